@@ -1,0 +1,103 @@
+// Node edge of the engine: creates Dawn's WebGPU instance, finds an adapter (hardware first, then a software
+// Vulkan driver on the system or in the project's .cache/vulkan), and reads .wgsl files from shaders/.
+// Everything else in engine/ speaks plain WebGPU and could run in a browser page.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { create, globals } from 'webgpu';
+import { GpuError, Runtime, runtime, setRuntime } from '../runtime.ts';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const shaderDir = join(projectRoot, 'shaders');
+export const INSTALL_HINT = 'npm run setup:vulkan';
+
+// Dawn crashes at random if its instance is garbage-collected: every instance made is kept here for good.
+const instances: GPU[] = [];
+
+export function readShader(file: string): string {
+  const path = join(shaderDir, file);
+  if (!existsSync(path)) throw new GpuError(`shader file not found: shaders/${file}`);
+  return readFileSync(path, 'utf8');
+}
+
+/** Software Vulkan ICD files to try, in order of preference: Mesa lavapipe (faster), then SwiftShader. */
+function softwareDrivers(): string[] {
+  const found: string[] = [];
+  const dirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).sort()) if (/^lvp_icd.*\.json$/.test(f)) found.push(join(dir, f));
+  }
+  const local = join(projectRoot, '.cache/vulkan/vk_swiftshader_icd.json');
+  if (existsSync(local)) found.push(local);
+  for (const p of ['/usr/lib/chromium/vk_swiftshader_icd.json']) if (existsSync(p)) found.push(p);
+  return found;
+}
+
+async function tryAdapter(): Promise<GPUAdapter | null> {
+  const gpu = create([]) as unknown as GPU;
+  instances.push(gpu);
+  return (
+    (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ??
+    (await gpu.requestAdapter({ forceFallbackAdapter: true }))
+  );
+}
+
+export function describeAdapter(adapter: GPUAdapter): string {
+  const i = adapter.info;
+  const parts = [i.description || i.device, i.vendor, i.architecture].filter((s) => s && s.length);
+  return parts.join(' / ') || 'unknown adapter';
+}
+
+export interface InitOptions {
+  /** Print the adapter that was picked (default: only when DGKD_QUIET is unset). */
+  log?: boolean;
+}
+
+/**
+ * Acquires the GPU once per process. Honours VK_ICD_FILENAMES / VK_DRIVER_FILES if set; otherwise tries the
+ * default Vulkan drivers, then each software driver it can find.
+ */
+export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
+  try {
+    return runtime();
+  } catch {
+    /* not initialised yet */
+  }
+  Object.assign(globalThis, globals);
+  let adapter = await tryAdapter();
+  const tried: string[] = [];
+  if (!adapter && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
+    for (const icd of softwareDrivers()) {
+      process.env.VK_ICD_FILENAMES = icd;
+      tried.push(icd);
+      adapter = await tryAdapter();
+      if (adapter) break;
+    }
+    if (!adapter) delete process.env.VK_ICD_FILENAMES;
+  }
+  if (!adapter) {
+    throw new GpuError(
+      'no WebGPU adapter found: no GPU and no working software Vulkan driver' +
+        (tried.length ? ` (tried ${tried.join(', ')})` : '') +
+        `. Install one with \`${INSTALL_HINT}\` (Debian/Ubuntu, as root: Mesa lavapipe, or SwiftShader as a fallback).`,
+    );
+  }
+  const wanted: (keyof GPUSupportedLimits)[] = [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxStorageBuffersPerShaderStage',
+  ];
+  const requiredLimits: Record<string, number> = {};
+  for (const k of wanted) requiredLimits[k] = adapter.limits[k] as number;
+  const device = await adapter.requestDevice({ requiredLimits, label: 'dgkd' });
+  const description = describeAdapter(adapter);
+  if (options.log ?? !process.env.DGKD_QUIET) console.error(`[gpu] adapter: ${description}`);
+  const rt = new Runtime(device, description, readShader);
+  setRuntime(rt);
+  return rt;
+}

@@ -1,0 +1,12 @@
+export { add, sub, mul, div, relu, exp, log, sqrt, square, scale, neg, addScalar } from './elementwise.ts';
+export { sum, mean } from './reduce.ts';
+export { matmul } from './matmul.ts';
+export { conv2d } from './conv2d.ts';
+export type { Conv2dOptions } from './conv2d.ts';
+export { batchNorm } from './batchnorm.ts';
+export type { BatchNormOptions } from './batchnorm.ts';
+export { maxPool2d, avgPool2d, globalAvgPool } from './pool2d.ts';
+export { softmaxCrossEntropy, klDivWithTemperature, mseLoss } from './losses.ts';
+export type { KlReduction, CrossEntropyResult } from './losses.ts';
+export { permute, flatten } from './shape.ts';
+export { attentionMap, attentionLoss } from './attention.ts';

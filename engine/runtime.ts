@@ -1,0 +1,287 @@
+// The runtime owns the device and everything that turns "run kernel K on these buffers" into GPU commands:
+// compiled pipelines (cached by shader + override constants), uniform buffers (cached by content, so a training
+// step that repeats its shapes creates none), bind groups (cached by pipeline + buffers), and one command
+// encoder that collects a whole step's dispatches until something has to be submitted.
+//
+// It uses the standard WebGPU API only. Where the device comes from (Dawn in Node, navigator.gpu in a page)
+// and how a .wgsl file is read are supplied by the caller: see engine/node/dawn.ts.
+
+import { BufferPool } from './pool.ts';
+
+/** Reads the WGSL source of a kernel by file name (for example 'matmul.wgsl'). */
+export type ShaderLoader = (file: string) => string;
+
+/** A uniform field that the shader declares as f32; plain numbers are written as i32/u32. */
+export class F32 {
+  constructor(readonly value: number) {}
+}
+export const f32 = (v: number) => new F32(v);
+export type Param = number | F32;
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+export interface DispatchSpec {
+  /** Shader file in shaders/, e.g. 'matmul.wgsl'. */
+  shader: string;
+  /** Values for the shader's `override` declarations; each distinct set is its own cached pipeline. */
+  constants?: Record<string, number>;
+  /** The fields of the shader's `Params` uniform (binding 0), in declaration order. */
+  params?: Param[];
+  /** Buffers bound at 1, 2, … in order (storage, or a caller-owned uniform where the shader says so). */
+  buffers: GPUBuffer[];
+  workgroups: [number, number?, number?];
+  /** Names the op in error messages (defaults to the shader's name). */
+  label?: string;
+}
+
+const MAX_CACHED_BIND_GROUPS = 20000;
+/** Dispatches collected before a submit: early submits let the driver start while JS keeps encoding. */
+const SUBMIT_EVERY = 96;
+
+export class Runtime {
+  readonly queue: GPUQueue;
+  readonly pool: BufferPool;
+  readonly limits: GPUSupportedLimits;
+  private modules = new Map<string, GPUShaderModule>();
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private pipelineIds = new WeakMap<GPUComputePipeline, number>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextId = 1;
+  private uniforms = new Map<string, GPUBuffer>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingDispatches = 0;
+  private errors: string[] = [];
+  private lost: string | null = null;
+  /** Labels of the most recent dispatches: a device error names the kernels that may have caused it. */
+  private recentLabels: string[] = [];
+  dispatchCount = 0;
+  submitCount = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapterDescription: string,
+    private loadShader: ShaderLoader,
+  ) {
+    this.queue = device.queue;
+    this.limits = device.limits;
+    this.pool = new BufferPool(device, device.limits.maxStorageBufferBindingSize);
+    device.addEventListener('uncapturederror', (event) => {
+      const e = (event as GPUUncapturedErrorEvent).error;
+      this.errors.push(e.message);
+    });
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.lost = `device lost (${info.reason}): ${info.message}`;
+    });
+  }
+
+  // ---- pipelines ------------------------------------------------------------------------------------------
+
+  private module(file: string): GPUShaderModule {
+    let m = this.modules.get(file);
+    if (!m) {
+      const code = this.loadShader(file);
+      this.device.pushErrorScope('validation');
+      m = this.device.createShaderModule({ code, label: `shaders/${file}` });
+      // Compilation errors arrive asynchronously; they are raised at the next check() with the file named.
+      this.device.popErrorScope().then((err) => {
+        if (err) this.errors.push(`WGSL compile error in shaders/${file}: ${err.message}`);
+      });
+      this.modules.set(file, m);
+    }
+    return m;
+  }
+
+  pipeline(file: string, constants: Record<string, number> = {}): GPUComputePipeline {
+    const key = file + JSON.stringify(constants);
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const label = `${file}${Object.keys(constants).length ? JSON.stringify(constants) : ''}`;
+      p = this.device.createComputePipeline({
+        label,
+        layout: 'auto',
+        compute: { module: this.module(file), entryPoint: 'main', constants },
+      });
+      this.pipelines.set(key, p);
+      this.pipelineIds.set(p, this.nextId++);
+    }
+    return p;
+  }
+
+  // ---- encoding -------------------------------------------------------------------------------------------
+
+  private id(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextId++));
+    return id;
+  }
+
+  /** Uniform buffers are immutable and shared by content, so no write can race with queued work. */
+  private uniform(params: Param[]): GPUBuffer {
+    const words = Math.max(4, Math.ceil(params.length / 4) * 4);
+    const data = new ArrayBuffer(words * 4);
+    const i32 = new Int32Array(data);
+    const fl = new Float32Array(data);
+    params.forEach((p, i) => {
+      if (p instanceof F32) fl[i] = p.value;
+      else i32[i] = p;
+    });
+    const key = Array.from(new Uint32Array(data)).join(',');
+    let buf = this.uniforms.get(key);
+    if (!buf) {
+      buf = this.device.createBuffer({
+        size: data.byteLength,
+        usage: GPUBufferUsage.UNIFORM,
+        mappedAtCreation: true,
+        label: 'params',
+      });
+      new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
+      buf.unmap();
+      this.uniforms.set(key, buf);
+    }
+    return buf;
+  }
+
+  private bindGroup(pipeline: GPUComputePipeline, buffers: GPUBuffer[], label: string): GPUBindGroup {
+    const key = this.pipelineIds.get(pipeline) + ':' + buffers.map((b) => this.id(b)).join(',');
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+      bg = this.device.createBindGroup({
+        label,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      this.bindGroups.set(key, bg);
+    }
+    return bg;
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    const label = spec.label ?? spec.shader;
+    const pipeline = this.pipeline(spec.shader, spec.constants);
+    const buffers = spec.params ? [this.uniform(spec.params), ...spec.buffers] : spec.buffers;
+    const bg = this.bindGroup(pipeline, buffers, label);
+    const [x, y = 1, z = 1] = spec.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new GpuError(`${label}: workgroup grid ${x}×${y}×${z} exceeds the limit of ${maxDim} per dimension`);
+    }
+    if (!this.pass) {
+      this.encoder ??= this.device.createCommandEncoder({ label: 'step' });
+      this.pass = this.encoder.beginComputePass({ label });
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bg);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+    this.recentLabels.push(label);
+    if (this.recentLabels.length > 8) this.recentLabels.shift();
+    if (++this.pendingDispatches >= SUBMIT_EVERY) this.submit();
+  }
+
+  /** The encoder for copies and clears (outside any compute pass). */
+  private copyEncoder(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return (this.encoder ??= this.device.createCommandEncoder({ label: 'step' }));
+  }
+
+  clear(buffer: GPUBuffer, size: number): void {
+    this.copyEncoder().clearBuffer(buffer, 0, Math.ceil(size / 4) * 4);
+  }
+
+  copy(src: GPUBuffer, dst: GPUBuffer, size: number): void {
+    this.copyEncoder().copyBufferToBuffer(src, 0, dst, 0, Math.ceil(size / 4) * 4);
+  }
+
+  /** Frees the pool's idle buffers (and the bind groups that may point at them). */
+  trim(): void {
+    this.submit();
+    this.bindGroups.clear();
+    this.pool.trim();
+  }
+
+  /** Sends everything encoded so far to the GPU. Nothing waits. */
+  submit(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (this.encoder) {
+      this.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+      this.submitCount++;
+    }
+    this.pendingDispatches = 0;
+  }
+
+  /**
+   * Uploads data. queue.writeBuffer happens before any command not yet submitted, so pending commands (which
+   * may still read the previous contents of a pooled buffer) are submitted first.
+   */
+  write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.submit();
+    this.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copies a buffer's first `bytes` back to the CPU. The only place the engine waits on the GPU for data. */
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: 'readback',
+    });
+    this.copyEncoder().copyBufferToBuffer(buffer, 0, staging, 0, size);
+    this.submit();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.check();
+    return out;
+  }
+
+  /** Waits until the GPU has finished everything submitted so far, then raises any recorded device error. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  /** Throws the first device error (validation, out-of-memory, compile, device loss) seen since last call. */
+  check(): void {
+    if (this.lost) throw new GpuError(`${this.lost} (recent kernels: ${this.recentLabels.join(', ')})`);
+    if (this.errors.length) {
+      const msg = this.errors.join('\n');
+      this.errors = [];
+      throw new GpuError(`GPU error: ${msg}\n(recent kernels: ${this.recentLabels.join(', ')})`);
+    }
+  }
+}
+
+let current: Runtime | null = null;
+
+export function setRuntime(rt: Runtime | null): void {
+  current = rt;
+}
+
+/** The active runtime; ops call this. */
+export function runtime(): Runtime {
+  if (!current) {
+    throw new GpuError('no GPU device: call `await initGpu()` (engine/node/dawn.ts in Node) before creating tensors');
+  }
+  return current;
+}

@@ -1,0 +1,45 @@
+// Sums over up to four reduced dimensions. One workgroup per output element: its WG invocations stride over
+// the reduced elements, then combine their partial sums in a fixed tree order, so results are deterministic
+// (no atomics) — a requirement for bit-exact resume.
+override WG: u32 = 64u;
+
+struct Params {
+  outputs: u32, reduced: u32, scale: f32, _pad: u32,
+  od1: u32, od2: u32, od3: u32, _pad2: u32,    // kept dims 1..3 of the output (rank 4)
+  os0: u32, os1: u32, os2: u32, os3: u32,      // input strides of the kept dims
+  rd1: u32, rd2: u32, rd3: u32, _pad3: u32,    // reduced dims 1..3 (rank 4)
+  rs0: u32, rs1: u32, rs2: u32, rs3: u32,      // input strides of the reduced dims
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+var<workgroup> partial: array<f32, WG>;
+
+fn offset4(idx: u32, d1: u32, d2: u32, d3: u32, s0: u32, s1: u32, s2: u32, s3: u32) -> u32 {
+  var r = idx;
+  let i3 = r % d3; r = r / d3;
+  let i2 = r % d2; r = r / d2;
+  let i1 = r % d1;
+  let i0 = r / d1;
+  return i0 * s0 + i1 * s1 + i2 * s2 + i3 * s3;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let o = wid.x + wid.y * nwg.x;   // uniform across the workgroup, so the early return below is too
+  if (o >= p.outputs) { return; }
+  let base = offset4(o, p.od1, p.od2, p.od3, p.os0, p.os1, p.os2, p.os3);
+  var s = 0.0;
+  for (var r = lid; r < p.reduced; r += WG) {
+    s += x[base + offset4(r, p.rd1, p.rd2, p.rd3, p.rs0, p.rs1, p.rs2, p.rs3)];
+  }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { out[o] = partial[0] * p.scale; }
+}
