@@ -104,7 +104,7 @@ export class Tensor {
     if (!this.storage) return;
     if (--this.storage.refs === 0) runtime().pool.release(this.storage.buffer);
     this.storage = null;
-    this.node = null;
+    // The node stays: a view of this tensor may still need to back-propagate through it.
     liveTensors--;
     for (const s of scopes) s.delete(this);
   }

@@ -4,7 +4,7 @@
 // A label outside [0, C) yields a NaN loss for that row rather than reading out of bounds.
 override WG: u32 = 64u;
 
-struct Params { B: u32, C: u32, gradScale: f32 }
+struct Params { B: u32, C: u32, gradScale: f32, nanBits: u32 }   // nanBits = 0x7fc00000 (a quiet NaN)
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<i32>;
@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let y = labels[b];
   let valid = y >= 0 && u32(y) < p.C;
   let yc = u32(clamp(y, 0, i32(p.C) - 1));
-  loss[b] = select(bitcast<f32>(0x7fc00000u), m + log(s) - z[row + yc], valid);
+  loss[b] = select(bitcast<f32>(p.nanBits), m + log(s) - z[row + yc], valid);
   correct[b] = select(0.0, 1.0, valid && arg == yc);
   let inv = 1.0 / s;
   for (var c = 0u; c < p.C; c++) {

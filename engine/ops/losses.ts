@@ -43,7 +43,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): CrossEntrop
   const correct = new Tensor([B]);
   dispatch({
     shader: 'softmax_ce.wgsl',
-    params: [B, C, f32(1 / B)],
+    params: [B, C, f32(1 / B), 0x7fc00000],
     buffers: [logits.buffer, labels.buffer, rows.buffer, grad.buffer, correct.buffer],
     workgroups: [Math.ceil(B / WG)],
     label: 'softmax cross-entropy',

@@ -1,0 +1,341 @@
+// Every kernel against the float64 reference on random inputs of awkward sizes; every backward against the
+// reference's analytic gradient (itself checked against finite differences in reference.test.ts).
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as E from '../engine/index.ts';
+import { Rng, backward, tidy, Tensor } from '../engine/index.ts';
+import * as R from './reference.ts';
+import { down, gpuReady, labelsUp, up } from './gpu.ts';
+
+beforeAll(async () => {
+  await gpuReady;
+});
+
+const TOL = { rtol: 2e-4, atol: 2e-5 };
+const rng = new Rng(1234);
+const randn = (shape: number[], std = 1) => R.randn(shape, rng, std);
+const positive = (shape: number[]) => R.rand(shape, rng, 0.5, 2);
+
+/**
+ * Runs `gpu` on uploaded copies of `inputs`, back-propagates a random upstream gradient, and compares the
+ * output and every input gradient with the reference.
+ */
+async function check(
+  name: string,
+  inputs: R.T[],
+  gpu: (...xs: Tensor[]) => Tensor,
+  ref: (...xs: R.T[]) => R.T,
+  refBackward: (g: R.T, ...xs: R.T[]) => (R.T | null)[],
+  tol = TOL,
+) {
+  const expected = ref(...inputs);
+  const g = randn(expected.shape);
+  const got = await (async () => {
+    const xs = inputs.map((x) => up(x, true));
+    const y = gpu(...xs);
+    expect(y.shape).toEqual(expected.shape);
+    const yv = await down(y);
+    backward(y, up(g));
+    const grads = await Promise.all(xs.map((x) => (x.grad ? down(x.grad) : null)));
+    xs.forEach((x) => (x.grad?.dispose(), x.dispose()));
+    return { yv, grads };
+  })();
+  R.expectClose(got.yv, expected.data, tol, `${name} forward`);
+  const refGrads = refBackward(g, ...inputs);
+  refGrads.forEach((rg, i) => {
+    if (!rg) return;
+    expect(got.grads[i], `${name}: input ${i} got no gradient`).not.toBeNull();
+    R.expectClose(got.grads[i]!, rg.data, tol, `${name} grad of input ${i}`);
+  });
+}
+
+describe('elementwise', () => {
+  const cases: [number[], number[]][] = [
+    [[3, 5], [3, 5]],
+    [[3, 5], [5]],
+    [[2, 4, 4, 3], [3]],
+    [[2, 3, 1, 5], [1, 3, 4, 1]],
+    [[2, 3, 2, 2, 3], [3]],
+    [[7], [1]],
+  ];
+  for (const [sa, sb] of cases) {
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+      it(`${op} ${JSON.stringify(sa)} ⊕ ${JSON.stringify(sb)}`, async () => {
+        const a = randn(sa);
+        const b = op === 'div' ? positive(sb) : randn(sb);
+        const back = { add: R.addBackward, sub: R.subBackward, mul: R.mulBackward, div: R.divBackward }[op];
+        await check(op, [a, b], E[op], R[op], (g, x, y) => {
+          const r = back(x, y, g);
+          return [r.da, r.db];
+        });
+      });
+    }
+  }
+  const unary = [
+    ['relu', E.relu, R.relu, R.reluBackward, randn],
+    ['exp', E.exp, R.exp, R.expBackward, randn],
+    ['log', E.log, R.log, R.logBackward, positive],
+    ['sqrt', E.sqrt, R.sqrt, R.sqrtBackward, positive],
+    ['square', E.square, R.square, R.squareBackward, randn],
+  ] as const;
+  for (const [name, gpu, ref, refB, gen] of unary) {
+    it(`${name} [3, 7, 5]`, async () => {
+      await check(name, [gen([3, 7, 5])], gpu, ref, (g, x) => [refB(x, g)]);
+    });
+  }
+  it('scale', async () => {
+    await check('scale', [randn([4, 9])], (x) => E.scale(x, -2.5), (x) => R.scale(x, -2.5), (g, x) => [R.scaleBackward(x, g, -2.5)]);
+  });
+});
+
+describe('reductions', () => {
+  const cases: [number[], number[] | undefined, boolean][] = [
+    [[5, 7], [1], false],
+    [[5, 7], [0], true],
+    [[3, 4, 5, 6], [0, 1, 2], false],
+    [[3, 4, 5, 6], [1, 3], true],
+    [[2, 3, 4], undefined, false],
+    [[1, 130], [1], false],
+  ];
+  for (const [shape, axes, keep] of cases) {
+    it(`sum and mean of ${JSON.stringify(shape)} over ${JSON.stringify(axes)} keepDims=${keep}`, async () => {
+      const x = randn(shape);
+      await check('sum', [x], (t) => E.sum(t, axes, keep), (t) => R.sum(t, axes, keep), (g, t) => [R.sumBackward(t, g, axes, keep)]);
+      await check('mean', [x], (t) => E.mean(t, axes, keep), (t) => R.mean(t, axes, keep), (g, t) => [R.meanBackward(t, g, axes, keep)]);
+    });
+  }
+});
+
+describe('matmul', () => {
+  const sizes = [
+    [1, 1, 1],
+    [5, 7, 3],
+    [67, 33, 19],
+    [130, 70, 129],
+    [1, 300, 17],
+  ];
+  for (const [M, N, K] of sizes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      it(`${M}×${K} · ${K}×${N} transA=${ta} transB=${tb}`, async () => {
+        const a = randn(ta ? [K, M] : [M, K]);
+        const b = randn(tb ? [N, K] : [K, N]);
+        await check(
+          'matmul',
+          [a, b],
+          (x, y) => E.matmul(x, y, { transA: ta, transB: tb }),
+          (x, y) => R.matmul(x, y, ta, tb),
+          (g, x, y) => {
+            const r = R.matmulBackward(x, y, g, ta, tb);
+            return [r.da, r.db];
+          },
+          { rtol: 1e-3, atol: 1e-4 },
+        );
+      });
+    }
+  }
+  it('names both shapes when inner dimensions differ', async () => {
+    const a = up(randn([3, 4]));
+    const b = up(randn([5, 6]));
+    expect(() => E.matmul(a, b)).toThrow(/matmul: inner dimensions differ: \[3, 4\] · \[5, 6\]/);
+  });
+});
+
+describe('conv2d', () => {
+  const cases = [
+    { N: 1, H: 5, W: 7, Cin: 3, Cout: 5, k: 3, stride: 1, pad: 1, bias: true },
+    { N: 2, H: 9, W: 8, Cin: 4, Cout: 6, k: 3, stride: 2, pad: 1, bias: false },
+    { N: 2, H: 6, W: 6, Cin: 5, Cout: 7, k: 1, stride: 1, pad: 0, bias: true },
+    { N: 3, H: 8, W: 8, Cin: 16, Cout: 17, k: 1, stride: 2, pad: 0, bias: false },
+    { N: 1, H: 7, W: 5, Cin: 2, Cout: 3, k: 5, stride: 1, pad: 2, bias: true },
+    { N: 4, H: 10, W: 10, Cin: 16, Cout: 32, k: 3, stride: 2, pad: 1, bias: false },
+    { N: 2, H: 12, W: 12, Cin: 19, Cout: 20, k: 3, stride: 1, pad: 1, bias: true },
+  ];
+  for (const c of cases) {
+    it(JSON.stringify(c), async () => {
+      const x = randn([c.N, c.H, c.W, c.Cin]);
+      const w = randn([c.k, c.k, c.Cin, c.Cout], 0.3);
+      const inputs = c.bias ? [x, w, randn([c.Cout])] : [x, w];
+      await check(
+        'conv2d',
+        inputs,
+        (xx, ww, bb) => E.conv2d(xx, ww, bb ?? null, { stride: c.stride, pad: c.pad }),
+        (xx, ww, bb) => R.conv2d(xx, ww, bb ?? null, c.stride, c.pad),
+        (g, xx, ww) => {
+          const r = R.conv2dBackward(xx, ww, g, c.stride, c.pad);
+          return c.bias ? [r.dx, r.dw, r.dbias] : [r.dx, r.dw];
+        },
+        { rtol: 1e-3, atol: 1e-4 },
+      );
+    });
+  }
+  it('rejects mismatched channels with both shapes', async () => {
+    const x = up(randn([1, 4, 4, 3]));
+    const w = up(randn([3, 3, 2, 4]));
+    expect(() => E.conv2d(x, w)).toThrow(/conv2d: input channels differ: x \[1, 4, 4, 3\] vs w \[3, 3, 2, 4\]/);
+  });
+});
+
+describe('batchnorm', () => {
+  for (const relu of [false, true]) {
+    it(`training mode, running statistics and backward (relu=${relu})`, async () => {
+      const x = R.add(randn([3, 5, 4, 6], 2), R.rand([6], rng, -1, 1));
+      const gamma = R.rand([6], rng, 0.5, 1.5);
+      const beta = randn([6]);
+      const rm = randn([6]);
+      const rv = positive([6]);
+      const refRun = R.batchnorm2dTrain(x, gamma, beta, { runningMean: rm, runningVar: rv, momentum: 0.1 });
+      const runMean = up(rm);
+      const runVar = up(rv);
+      const bnRef = (xx: R.T, gg: R.T, bb: R.T) => {
+        const y = R.batchnorm2dTrain(xx, gg, bb).y;
+        return relu ? R.relu(y) : y;
+      };
+      await check(
+        'batchnorm',
+        [x, gamma, beta],
+        (xx, gg, bb) => E.batchNorm(xx, gg, bb, runMean, runVar, { training: true, relu }),
+        bnRef,
+        (g, xx, gg) => {
+          const gIn = relu ? R.reluBackward(R.batchnorm2dTrain(xx, gg, beta).y, g) : g;
+          const r = R.batchnorm2dBackward(xx, gg, gIn);
+          return [r.dx, r.dgamma, r.dbeta];
+        },
+      );
+      R.expectClose(await down(runMean), refRun.runningMean.data, TOL, 'running mean');
+      R.expectClose(await down(runVar), refRun.runningVar.data, TOL, 'running var');
+    });
+  }
+  it('eval mode uses the running statistics', async () => {
+    const x = randn([2, 3, 3, 4]);
+    const gamma = R.rand([4], rng, 0.5, 1.5);
+    const beta = randn([4]);
+    const rm = randn([4]);
+    const rv = positive([4]);
+    await check(
+      'batchnorm eval',
+      [x, gamma, beta],
+      (xx, gg, bb) => E.batchNorm(xx, gg, bb, up(rm), up(rv), { training: false }),
+      (xx, gg, bb) => R.batchnorm2dEval(xx, gg, bb, rm, rv),
+      (g, xx, gg) => {
+        const r = R.batchnorm2dEvalBackward(xx, gg, rm, rv, g);
+        return [r.dx, r.dgamma, r.dbeta];
+      },
+    );
+  });
+});
+
+describe('pooling', () => {
+  for (const shape of [[2, 4, 6, 3], [1, 5, 7, 2], [3, 8, 8, 16]]) {
+    it(`max-pool 2×2 ${JSON.stringify(shape)}`, async () => {
+      await check('maxPool2d', [randn(shape)], (x) => E.maxPool2d(x), R.maxpool2d, (g, x) => [R.maxpool2dBackward(x, g)]);
+    });
+    it(`avg-pool 2×2 ${JSON.stringify(shape)}`, async () => {
+      await check('avgPool2d', [randn(shape)], (x) => E.avgPool2d(x, 2), (x) => R.avgpool2d(x, 2), (g, x) => [R.avgpool2dBackward(x, g, 2)]);
+    });
+    it(`global average pool ${JSON.stringify(shape)}`, async () => {
+      await check('globalAvgPool', [randn(shape)], E.globalAvgPool, R.globalAvgPool, (g, x) => [R.globalAvgPoolBackward(x, g)]);
+    });
+  }
+  it('max-pool ties go to the first maximum', async () => {
+    const x = R.t([1, 2, 2, 1], [3, 3, 3, 1]);
+    await check('maxPool2d ties', [x], (t) => E.maxPool2d(t), R.maxpool2d, (g, t) => [R.maxpool2dBackward(t, g)]);
+  });
+});
+
+describe('losses', () => {
+  for (const [B, C] of [[1, 10], [7, 10], [33, 100]]) {
+    it(`softmax cross-entropy ${B}×${C}`, async () => {
+      const z = randn([B, C], 3);
+      const labels = Int32Array.from({ length: B }, () => rng.int(C));
+      const ref = R.softmaxCrossEntropy(z, labels);
+      const zt = up(z, true);
+      const { loss, correct } = E.softmaxCrossEntropy(zt, labelsUp(labels));
+      R.expectClose(await down(loss), [ref.loss], TOL, 'CE loss');
+      const argmaxCorrect = labels.reduce((n, y, b) => {
+        const row = Array.from(z.data.slice(b * C, (b + 1) * C));
+        return n + (row.indexOf(Math.max(...row)) === y ? 1 : 0);
+      }, 0);
+      expect((await down(correct)).reduce((a, b) => a + b, 0)).toBe(argmaxCorrect);
+      const g = 1.7;
+      backward(loss, up(R.t([1], [g])));
+      R.expectClose(await down(zt.grad!), R.scale(ref.dlogits, g).data, TOL, 'CE grad');
+    });
+  }
+  it('cross-entropy of a label out of range is NaN, not a wrong number', async () => {
+    const { loss } = E.softmaxCrossEntropy(up(randn([2, 3])), labelsUp(Int32Array.from([0, 3])));
+    expect(Number.isNaN(await loss.item())).toBe(true);
+  });
+  for (const reduction of ['batchmean', 'elementwise-mean'] as const) {
+    for (const T of [1, 2.5, 4]) {
+      it(`KL with temperature ${T}, ${reduction}`, async () => {
+        const zs = randn([9, 13], 2);
+        const zt = randn([9, 13], 2);
+        const ref = R.klDivTemperature(zs, zt, T, reduction);
+        const s = up(zs, true);
+        const loss = E.klDivWithTemperature(s, up(zt), T, reduction);
+        R.expectClose(await down(loss), [ref.loss], TOL, 'KL loss');
+        backward(loss);
+        R.expectClose(await down(s.grad!), ref.dzs.data, TOL, 'KL grad');
+      });
+    }
+  }
+  it('mse', async () => {
+    const a = randn([4, 6]);
+    const b = randn([4, 6]);
+    const ref = R.mse(a, b);
+    await check('mse', [a, b], (x, y) => E.mseLoss(x, y), () => R.t([1], [ref.loss]), (g) => {
+      const r = R.mse(a, b);
+      return [R.scale(r.da, g.data[0]), R.scale(r.db, g.data[0])];
+    });
+  });
+  it('attention map', async () => {
+    await check('attentionMap', [randn([3, 4, 5, 6])], E.attentionMap, R.attentionMap, (g, x) => [R.attentionMapBackward(x, g)]);
+  });
+});
+
+describe('layout and layers', () => {
+  it('flatten in NCHW order', async () => {
+    await check('flatten', [randn([2, 3, 4, 5])], E.flatten, R.flattenNCHW, (g, x) => [R.flattenNCHWBackward(x, g)]);
+  });
+  it('linear (PyTorch weight layout)', async () => {
+    await check(
+      'linear',
+      [randn([5, 11]), randn([7, 11]), randn([7])],
+      (x, w, b) => E.add(E.matmul(x, w, { transB: true }), b),
+      (x, w, b) => R.linear(x, w, b),
+      (g, x, w) => {
+        const r = R.linearBackward(x, w, g);
+        return [r.dx, r.dw, r.db];
+      },
+    );
+  });
+  for (const nesterov of [false, true]) {
+    it(`SGD step (nesterov=${nesterov}) matches PyTorch semantics over 3 steps`, async () => {
+      const p0 = randn([37]);
+      const grads = [randn([37]), randn([37]), randn([37])];
+      const o = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov };
+      const p = up(p0, true);
+      const opt = new E.SGD([p], o);
+      let ref = { p: p0, v: R.zeros([37]) };
+      for (const g of grads) {
+        p.grad = up(g);
+        opt.step();
+        ref = R.sgdStep(ref.p, g, ref.v, o);
+      }
+      R.expectClose(await down(p), ref.p.data, TOL, 'SGD params');
+      R.expectClose(await down(opt.velocity[0]), ref.v.data, TOL, 'SGD velocity');
+    });
+  }
+});
+
+describe('tidy', () => {
+  it('frees everything but the result', async () => {
+    const before = E.liveTensorCount();
+    const out = tidy(() => {
+      const a = up(randn([3, 3]));
+      return E.relu(E.add(a, a));
+    });
+    expect(E.liveTensorCount()).toBe(before + 1);
+    out.dispose();
+    expect(E.liveTensorCount()).toBe(before);
+  });
+});
