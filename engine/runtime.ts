@@ -100,10 +100,11 @@ export class Runtime {
     let p = this.pipelines.get(key);
     if (!p) {
       const label = `${file}${Object.keys(constants).length ? JSON.stringify(constants) : ''}`;
-      p = this.device.createComputePipeline({
-        label,
-        layout: 'auto',
-        compute: { module: this.module(file), entryPoint: 'main', constants },
+      const module = this.module(file);
+      this.device.pushErrorScope('validation');
+      p = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main', constants } });
+      this.device.popErrorScope().then((err) => {
+        if (err) this.errors.push(`cannot build kernel ${label} (shaders/${file}): ${err.message}`);
       });
       this.pipelines.set(key, p);
       this.pipelineIds.set(p, this.nextId++);

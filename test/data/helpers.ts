@@ -5,6 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { expect } from 'vitest';
+import { DataError } from '../../dgkd/data/dataset.ts';
 
 export function makeTempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `dgkd-${prefix}-`));
@@ -15,6 +17,17 @@ export function writeFile(path: string, data: Uint8Array | string): string {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, data);
   return path;
+}
+
+/** Runs f, expecting it to throw a DataError, and returns that error (to check its message). */
+export function dataError(f: () => unknown): DataError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DataError);
+    return e as DataError;
+  }
+  throw new Error('expected a DataError, but nothing was thrown');
 }
 
 /** A deterministic, position-dependent pixel value, so any transposition mistake shows up. */
