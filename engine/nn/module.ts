@@ -150,3 +150,10 @@ export function loadStateDict(m: Module, state: Map<string, StateEntry>, source 
 }
 
 export { tensor };
+
+/** A module that only holds named children (PyTorch's nn.Sequential/ModuleList, for naming). */
+export class Container extends Module {
+  add<M extends Module>(name: string, m: M): M {
+    return this.child(name, m);
+  }
+}

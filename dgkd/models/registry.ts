@@ -1,0 +1,56 @@
+// Architectures by name: `plain2`…`plain10`, `resnet8`…`resnet110`, `wrn-D-K` (e.g. wrn-16-2), `vgg8`…`vgg19`.
+
+import { PLAIN_DEPTHS, PlainCNN } from './plain_cnn.ts';
+import { RESNET_DEPTHS, ResNet } from './resnet.ts';
+import { VGG, VGG_CFGS } from './vgg.ts';
+import { WideResNet } from './wrn.ts';
+import type { Classifier, ModelConfig } from './model.ts';
+
+export class UnknownArchitectureError extends Error {
+  override name = 'UnknownArchitectureError';
+}
+
+/** The architectures `models` lists (WRNs can take any valid depth and width; these are the usual ones). */
+export const ARCHITECTURES: string[] = [
+  ...PLAIN_DEPTHS.map((d) => `plain${d}`),
+  ...RESNET_DEPTHS.map((d) => `resnet${d}`),
+  'wrn-16-1', 'wrn-16-2', 'wrn-16-4', 'wrn-28-2', 'wrn-40-1', 'wrn-40-2', 'wrn-28-10',
+  ...Object.keys(VGG_CFGS).map((d) => `vgg${d}`),
+];
+
+/** Accepts a few spellings: resnet8 / resnet-8, plain10 / cnn10 / plain-cnn-10, wrn-16-2 / wrn16_2, vgg13 / vgg13_bn. */
+export function canonicalName(name: string): string {
+  const n = name.trim().toLowerCase().replace(/_bn$/, '');
+  let m: RegExpMatchArray | null;
+  if ((m = n.match(/^resnet[-_]?(\d+)$/))) return `resnet${m[1]}`;
+  if ((m = n.match(/^(?:plain|cnn|plain[-_]?cnn)[-_]?(\d+)$/))) return `plain${m[1]}`;
+  if ((m = n.match(/^wrn[-_]?(\d+)[-_](\d+)$/))) return `wrn-${m[1]}-${m[2]}`;
+  if ((m = n.match(/^vgg[-_]?(\d+)$/))) return `vgg${m[1]}`;
+  return n;
+}
+
+export function createModel(name: string, cfg: ModelConfig): Classifier {
+  const canon = canonicalName(name);
+  const unknown = () =>
+    new UnknownArchitectureError(`unknown architecture '${name}'. Known: ${ARCHITECTURES.join(', ')} (WRN: any wrn-D-K with D = 6n + 4)`);
+  let m: RegExpMatchArray | null;
+  if ((m = canon.match(/^plain(\d+)$/))) {
+    if (!PLAIN_DEPTHS.includes(Number(m[1]))) throw unknown();
+    return new PlainCNN(Number(m[1]), cfg);
+  }
+  if ((m = canon.match(/^resnet(\d+)$/))) {
+    const d = Number(m[1]);
+    if ((d - 2) % 6 !== 0 || d < 8) throw unknown();
+    return new ResNet(d, cfg);
+  }
+  if ((m = canon.match(/^wrn-(\d+)-(\d+)$/))) {
+    const d = Number(m[1]);
+    if ((d - 4) % 6 !== 0 || d < 10 || Number(m[2]) < 1) throw unknown();
+    return new WideResNet(d, Number(m[2]), cfg);
+  }
+  if ((m = canon.match(/^vgg(\d+)$/))) {
+    if (!VGG_CFGS[Number(m[1])]) throw unknown();
+    return new VGG(Number(m[1]), cfg);
+  }
+  throw unknown();
+}
