@@ -262,6 +262,83 @@ export class Runtime {
     this.check();
   }
 
+  private stepEstimateMs = 0;
+  private stagingFree: GPUBuffer[] = [];
+  private lastReadyAt = 0;
+
+  /**
+   * Queues a copy of small tensors (a step's loss and accuracy counters) into a mapped-readable buffer and
+   * returns a handle to collect them later. A training loop waits on step k−1's handle after submitting step k,
+   * so the GPU always has the next step queued while the CPU reads the previous one: the loop is throttled to
+   * one step in flight and the readback never stalls the device.
+   */
+  readLater(parts: { buffer: GPUBuffer; bytes: number }[]): PendingRead {
+    const total = parts.reduce((a, p) => a + Math.ceil(p.bytes / 4) * 4, 0);
+    const size = Math.max(256, Math.ceil(total / 256) * 256);
+    const idx = this.stagingFree.findIndex((b) => b.size === size);
+    const staging =
+      idx >= 0
+        ? this.stagingFree.splice(idx, 1)[0]
+        : this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readLater' });
+    const enc = this.copyEncoder();
+    let off = 0;
+    for (const p of parts) {
+      const b = Math.ceil(p.bytes / 4) * 4;
+      enc.copyBufferToBuffer(p.buffer, 0, staging, off, b);
+      off += b;
+    }
+    this.submit();
+    return new PendingRead(this, staging, total);
+  }
+
+  /** @internal Called by PendingRead. */
+  async collect(staging: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    // Sleep through most of the expected wait first: a pending mapAsync makes Dawn's Node binding spin a core.
+    const now = performance.now();
+    if (this.stepEstimateMs > 2 && this.lastReadyAt > 0) {
+      const target = this.lastReadyAt + 0.85 * this.stepEstimateMs;
+      if (target > now) await new Promise((r) => setTimeout(r, target - now));
+    }
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+    const out = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
+    staging.unmap();
+    this.stagingFree.push(staging);
+    const ready = performance.now();
+    if (this.lastReadyAt > 0) {
+      const dt = ready - this.lastReadyAt;
+      this.stepEstimateMs = this.stepEstimateMs === 0 ? dt : 0.7 * this.stepEstimateMs + 0.3 * dt;
+    }
+    this.lastReadyAt = ready;
+    this.check();
+    return out;
+  }
+
+  /** Forgets the learned step time (call when the kind of work changes, e.g. from training to evaluation). */
+  resetPacing(): void {
+    this.lastReadyAt = 0;
+    this.stepEstimateMs = 0;
+  }
+
+  /**
+   * Waits for the GPU to finish what was submitted, without burning a core: Dawn's Node binding busy-polls
+   * while any WebGPU promise is pending, which on a CPU driver steals a core from the work itself. So first
+   * sleep for most of the expected time (learned from previous calls), then await.
+   */
+  async settle(): Promise<void> {
+    this.submit();
+    const t0 = performance.now();
+    if (this.stepEstimateMs > 2) await new Promise((r) => setTimeout(r, this.stepEstimateMs * 0.8));
+    await this.queue.onSubmittedWorkDone();
+    const dt = performance.now() - t0;
+    this.stepEstimateMs = this.stepEstimateMs === 0 ? dt : 0.7 * this.stepEstimateMs + 0.3 * dt;
+    this.check();
+  }
+
   /** Throws the first device error (validation, out-of-memory, compile, device loss) seen since last call. */
   check(): void {
     if (this.lost) throw new GpuError(`${this.lost} (recent kernels: ${this.recentLabels.join(', ')})`);
@@ -270,6 +347,18 @@ export class Runtime {
       this.errors = [];
       throw new GpuError(`GPU error: ${msg}\n(recent kernels: ${this.recentLabels.join(', ')})`);
     }
+  }
+}
+
+/** A readback queued by Runtime.readLater; wait() resolves with the bytes once the GPU has produced them. */
+export class PendingRead {
+  constructor(
+    private rt: Runtime,
+    private staging: GPUBuffer,
+    private bytes: number,
+  ) {}
+  wait(): Promise<ArrayBuffer> {
+    return this.rt.collect(this.staging, this.bytes);
   }
 }
 

@@ -74,6 +74,11 @@ export class Tensor {
     return out;
   }
 
+  /** The same values as a constant: a view that autograd does not look through (stop-gradient). */
+  detach(): Tensor {
+    return new Tensor([...this.shape], this.dtype, this.storage ?? undefined);
+  }
+
   /** Reads the values back to the CPU. Submits pending work and waits for it. */
   async read(): Promise<Float32Array | Int32Array> {
     const bytes = await runtime().read(this.buffer, this.size * 4);

@@ -10,3 +10,4 @@ export { softmaxCrossEntropy, klDivWithTemperature, mseLoss } from './losses.ts'
 export type { KlReduction, CrossEntropyResult } from './losses.ts';
 export { permute, flatten } from './shape.ts';
 export { attentionMap, attentionLoss } from './attention.ts';
+export { topkCorrect } from './metrics.ts';

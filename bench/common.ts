@@ -1,0 +1,116 @@
+// Shared timing code for the kernel benchmarks (bench/matmul.ts, bench/conv.ts).
+//
+// How a kernel is timed, and why:
+// - Each sample encodes `reps` dispatches back to back, submits them once, and waits for the queue to drain;
+//   the per-dispatch overhead (≈20 µs) is then small next to the kernel itself.
+// - Dawn's Node binding spins one CPU core at 100% while any WebGPU promise is pending (engine-notes.md). On a
+//   2-core machine that core is taken from the software driver, so awaiting right after the submit makes the
+//   kernel look ~30% slower than it is. We therefore sleep (a plain setTimeout, no WebGPU promise) for most of
+//   the time the batch is expected to take, and only then await the queue.
+// - Several cases are measured round-robin (one sample of each per round) and each reports its median: on a
+//   shared, noisy machine that compares variants under the same conditions and ignores outliers.
+
+import { initGpu } from '../engine/node/dawn.ts';
+import { runtime } from '../engine/runtime.ts';
+
+export interface BenchCase {
+  /** Printed in the table. */
+  name: string;
+  /** Floating-point operations of one call of `run` (2 per multiply-add). */
+  flops: number;
+  /** Encodes one call of the kernel (no waiting); frees whatever it allocates. */
+  run: () => void;
+}
+
+export interface BenchResult {
+  name: string;
+  gflops: number;
+  /** All samples, GFLOP/s, in the order taken. */
+  samples: number[];
+}
+
+export interface BenchOptions {
+  /** Rounds of the round-robin; each gives one sample per case. */
+  rounds?: number;
+  /** Target duration of one sample, in milliseconds (reps per sample are chosen to reach it). */
+  sampleMs?: number;
+}
+
+/** Command-line flags shared by the benchmarks. */
+export function parseArgs(argv = process.argv.slice(2)): { json: boolean; rounds?: number } {
+  const json = argv.includes('--json');
+  const r = argv.find((a) => a.startsWith('--rounds='));
+  return { json, rounds: r ? Number(r.slice('--rounds='.length)) : undefined };
+}
+
+/** Acquires the GPU; in JSON mode nothing but JSON lines may reach stdout, so the engine's logging is off. */
+export async function setup(json: boolean): Promise<string> {
+  if (json) process.env.DGKD_QUIET = '1';
+  const rt = await initGpu({ log: !json });
+  return rt.adapterDescription;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Encodes `reps` calls, then waits for them without spinning a core during most of the expected time. */
+async function runBatch(c: BenchCase, reps: number, expectMs: number): Promise<number> {
+  const rt = runtime();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) c.run();
+  rt.submit();
+  // Sleep for most of the expected time (a little less, so an unusually fast batch is not overcharged).
+  const rest = expectMs * 0.85 - (performance.now() - t0);
+  if (rest > 1) await sleep(rest);
+  await rt.sync();
+  return performance.now() - t0;
+}
+
+/**
+ * Measures each case: one warm-up call (compiles the pipeline), a calibration batch to pick reps per sample,
+ * then `rounds` round-robin samples. Returns the median GFLOP/s of each case.
+ */
+export async function bench(cases: BenchCase[], opts: BenchOptions = {}): Promise<BenchResult[]> {
+  const rounds = opts.rounds ?? 7;
+  const sampleMs = opts.sampleMs ?? 250;
+  const plan = [];
+  for (const c of cases) {
+    await runBatch(c, 1, 0); // warm-up: pipeline compile, first-touch of buffers
+    const once = await runBatch(c, 2, 0) / 2;
+    const reps = Math.max(1, Math.min(200, Math.round(sampleMs / Math.max(once, 0.01))));
+    // `once` was timed while spinning (no sleep), so it overestimates; start lower and let samples correct it.
+    plan.push({ c, reps, best: 0.8 * once * reps, samples: [] as number[] });
+  }
+  for (let r = -1; r < rounds; r++) {
+    for (const p of plan) {
+      // Expect the fastest batch seen so far: a slower one then just waits a little longer in sync().
+      const ms = await runBatch(p.c, p.reps, p.best);
+      p.best = Math.min(p.best, ms);
+      if (r < 0) continue; // round -1 only settles the expected batch time
+      p.samples.push((p.c.flops * p.reps) / (ms / 1000) / 1e9);
+    }
+  }
+  return plan.map((p) => ({ name: p.c.name, gflops: median(p.samples), samples: p.samples }));
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** GFLOP/s rounded for printing and JSON. */
+export const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** The human-readable table printed without --json. */
+export function printTable(adapter: string, rows: BenchResult[]): void {
+  console.log(`adapter: ${adapter}`);
+  const w = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) {
+    const lo = Math.min(...r.samples);
+    const hi = Math.max(...r.samples);
+    console.log(
+      `${r.name.padEnd(w)}  ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (median of ${r.samples.length}, ` +
+        `range ${lo.toFixed(1)}–${hi.toFixed(1)})`,
+    );
+  }
+}

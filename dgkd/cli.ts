@@ -1,0 +1,212 @@
+// Command-line parsing: flags → an ExperimentConfig (or a subcommand). Every bad value is a UsageError that
+// names the flag and what was expected.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { METHODS, PRESETS, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
+import { DATASET_NAMES } from './data/index.ts';
+import { canonicalName } from './models/index.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage:
+  tsx dgkd/train.ts                         run the built-in quick pipeline (synthetic data, all methods compared)
+  tsx dgkd/train.ts [options]               run an experiment
+  tsx dgkd/train.ts models [--classes N] [--json]
+  tsx dgkd/train.ts eval --checkpoint FILE [--dataset NAME --data-dir DIR] [--val-split F] [--batch-size N]
+
+Experiment options:
+  --method ce|kd|takd|dgkd|ctkd   (default dgkd)      --compare          also train NOKD, KD, TAKD, DGKD baselines
+  --teacher ARCH --assistants A1,A2,… --student ARCH   (default resnet26 → resnet20,resnet14 → resnet8)
+  --dataset synthetic|cifar10|cifar100|svhn|tiny-imagenet   --data-dir DIR   --val-split F|N (0 = test split)
+  --epochs N --batch-size N --lr X --plain-lr X --schedule step|cosine|constant
+  --momentum X --weight-decay X --nesterov --no-augment --seed N --seeds N
+  -T, --temperature X --lambda X --kl-reduction batchmean|elementwise-mean --ce-weight paper|official|X
+  --drop none|bernoulli|exact-k --keep-prob P --k K        (stochastic teaching of the DGKD student)
+  --ctkd-gamma X --ctkd-beta X --attention-target student|scratch --scratch ARCH
+  --preset paper|official-code|quick   --config FILE.json   --name NAME --out DIR   --resume   --quiet
+  --synthetic-train N --synthetic-test N`;
+
+export type Command =
+  | { kind: 'run'; config: ExperimentConfig }
+  | { kind: 'models'; classes: number; json: boolean }
+  | { kind: 'eval'; checkpoint: string; dataset?: string; dataDir?: string; valSplit: number; batchSize: number }
+  | { kind: 'help' };
+
+function num(flag: string, v: string | undefined, check: (x: number) => boolean, expected: string): number {
+  if (v === undefined) throw new UsageError(`${flag}: missing value (expected ${expected})`);
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || !check(x)) throw new UsageError(`${flag}: expected ${expected}, got '${v}'`);
+  return x;
+}
+const posInt = (f: string, v?: string) => num(f, v, (x) => Number.isInteger(x) && x > 0, 'a positive integer');
+const nonNeg = (f: string, v?: string) => num(f, v, (x) => x >= 0, 'a number ≥ 0');
+const positive = (f: string, v?: string) => num(f, v, (x) => x > 0, 'a number > 0');
+
+function oneOf<T extends string>(flag: string, v: string | undefined, options: readonly T[]): T {
+  if (v === undefined || !options.includes(v as T)) {
+    throw new UsageError(`${flag}: expected one of ${options.join(', ')}, got '${v ?? ''}'`);
+  }
+  return v as T;
+}
+
+/** Deep-merges a JSON config file over `base`, rejecting unknown keys (naming the file and the key). */
+export function mergeConfigFile(base: ExperimentConfig, path: string): ExperimentConfig {
+  if (!existsSync(path)) throw new UsageError(`--config: file ${path} does not exist`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--config: ${path} is not valid JSON (${(e as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--config: ${path} must hold a JSON object`);
+  const out = structuredClone(base) as unknown as Record<string, unknown>;
+  const merge = (target: Record<string, unknown>, src: Record<string, unknown>, at: string) => {
+    for (const [k, v] of Object.entries(src)) {
+      if (k === 'preset') continue;
+      if (!(k in target)) throw new UsageError(`--config: ${path}: unknown key '${at}${k}'`);
+      const t = target[k];
+      if (t && typeof t === 'object' && !Array.isArray(t) && v && typeof v === 'object' && !Array.isArray(v)) {
+        merge(t as Record<string, unknown>, v as Record<string, unknown>, `${at}${k}.`);
+      } else {
+        target[k] = v;
+      }
+    }
+  };
+  merge(out, parsed as Record<string, unknown>, '');
+  return out as unknown as ExperimentConfig;
+}
+
+export function parseArgs(argv: string[]): Command {
+  if (argv.length === 0) return { kind: 'run', config: quickConfig() };
+  const args = [...argv];
+  if (args[0] === 'models') {
+    let classes = 10;
+    let json = false;
+    for (let i = 1; i < args.length; i++) {
+      if (args[i] === '--classes') classes = posInt('--classes', args[++i]);
+      else if (args[i] === '--json') json = true;
+      else throw new UsageError(`models: unknown option '${args[i]}'`);
+    }
+    return { kind: 'models', classes, json };
+  }
+  if (args[0] === 'eval') {
+    const e = { kind: 'eval' as const, checkpoint: '', dataset: undefined as string | undefined, dataDir: undefined as string | undefined, valSplit: 0, batchSize: 256 };
+    for (let i = 1; i < args.length; i++) {
+      const a = args[i];
+      if (a === '--checkpoint') e.checkpoint = args[++i] ?? '';
+      else if (a === '--dataset') e.dataset = oneOf('--dataset', args[++i], DATASET_NAMES);
+      else if (a === '--data-dir') e.dataDir = args[++i];
+      else if (a === '--val-split') e.valSplit = nonNeg('--val-split', args[++i]);
+      else if (a === '--batch-size') e.batchSize = posInt('--batch-size', args[++i]);
+      else throw new UsageError(`eval: unknown option '${a}'`);
+    }
+    if (!e.checkpoint) throw new UsageError('eval: --checkpoint FILE is required');
+    return e;
+  }
+  if (args.includes('--help') || args.includes('-h')) return { kind: 'help' };
+
+  // Presets and config files first, so that flags override them wherever they appear.
+  let cfg = paperConfig();
+  const pi = args.indexOf('--preset');
+  if (pi >= 0) {
+    const name = args[pi + 1];
+    if (!name || !PRESETS[name]) throw new UsageError(`--preset: expected one of ${Object.keys(PRESETS).join(', ')}, got '${name ?? ''}'`);
+    cfg = PRESETS[name]();
+    args.splice(pi, 2);
+  }
+  const ci = args.indexOf('--config');
+  if (ci >= 0) {
+    const path = args[ci + 1];
+    if (!path) throw new UsageError('--config: missing file name');
+    const raw = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8') || '{}') as { preset?: string }) : {};
+    if (raw && typeof raw === 'object' && raw.preset) {
+      if (!PRESETS[raw.preset]) throw new UsageError(`--config: ${path}: unknown preset '${raw.preset}'`);
+      cfg = PRESETS[raw.preset]();
+    }
+    cfg = mergeConfigFile(cfg, path);
+    args.splice(ci, 2);
+  }
+  const r = cfg.recipe;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const v = () => args[++i];
+    switch (a) {
+      case '--method': cfg.method = oneOf(a, v(), METHODS); break;
+      case '--teacher': cfg.teacher = arch(a, v()); break;
+      case '--student': cfg.student = arch(a, v()); break;
+      case '--assistants': {
+        const s = v();
+        if (s === undefined) throw new UsageError(`${a}: missing value (expected a comma-separated list of architectures, or '')`);
+        cfg.assistants = s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => arch(a, x));
+        break;
+      }
+      case '--dataset': cfg.dataset = oneOf(a, v(), DATASET_NAMES); break;
+      case '--data-dir': cfg.dataDir = v(); if (!cfg.dataDir) throw new UsageError(`${a}: missing folder name`); break;
+      case '--val-split': cfg.valSplit = nonNeg(a, v()); break;
+      case '--epochs': r.epochs = posInt(a, v()); break;
+      case '--batch-size': r.batchSize = posInt(a, v()); break;
+      case '--lr': r.lr = positive(a, v()); break;
+      case '--plain-lr': r.plainLr = positive(a, v()); break;
+      case '--schedule': r.schedule = oneOf(a, v(), ['step', 'cosine', 'constant'] as const); break;
+      case '--momentum': r.momentum = num(a, v(), (x) => x >= 0 && x < 1, 'a number in [0, 1)'); break;
+      case '--weight-decay': r.weightDecay = nonNeg(a, v()); break;
+      case '--nesterov': r.nesterov = true; break;
+      case '--no-augment': r.augment = false; break;
+      case '--augment': r.augment = true; break;
+      case '--seed': cfg.seed = num(a, v(), (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0'); break;
+      case '--seeds': cfg.seeds = posInt(a, v()); break;
+      case '--compare': cfg.compare = true; break;
+      case '--name': cfg.name = v() ?? ''; if (!/^[\w.-]+$/.test(cfg.name)) throw new UsageError(`${a}: expected a name of letters, digits, '.', '_' or '-', got '${cfg.name}'`); break;
+      case '--out': cfg.out = v() ?? ''; if (!cfg.out) throw new UsageError(`${a}: missing folder name`); break;
+      case '-T': case '--temperature': cfg.kd.temperature = positive(a, v()); break;
+      case '--lambda': cfg.kd.lambda = num(a, v(), (x) => x >= 0 && x <= 1, 'a number in [0, 1]'); break;
+      case '--kl-reduction': cfg.kd.klReduction = oneOf(a, v(), ['batchmean', 'elementwise-mean'] as const); break;
+      case '--ce-weight': {
+        const s = v();
+        cfg.kd.ceWeight = s === 'paper' || s === 'official' ? s : nonNeg(a, s);
+        break;
+      }
+      case '--drop': cfg.stochastic.drop = oneOf(a, v(), ['none', 'bernoulli', 'exact-k'] as const); break;
+      case '--keep-prob': cfg.stochastic.keepProb = num(a, v(), (x) => x > 0 && x <= 1, 'a probability in (0, 1]'); break;
+      case '--k': cfg.stochastic.k = posInt(a, v()); break;
+      case '--ctkd-gamma': cfg.ctkd.gamma = nonNeg(a, v()); break;
+      case '--ctkd-beta': cfg.ctkd.beta = nonNeg(a, v()); break;
+      case '--attention-target': cfg.ctkd.target = oneOf(a, v(), ['student', 'scratch'] as const); break;
+      case '--scratch': cfg.ctkd.scratch = arch(a, v()); break;
+      case '--resume': cfg.resume = true; break;
+      case '--quiet': cfg.quiet = true; break;
+      case '--synthetic-train': cfg.syntheticTrain = posInt(a, v()); break;
+      case '--synthetic-test': cfg.syntheticTest = posInt(a, v()); break;
+      default:
+        throw new UsageError(`unknown option '${a}' (see --help)`);
+    }
+  }
+  validate(cfg);
+  if (!cfg.name) cfg.name = `${cfg.compare ? 'compare' : cfg.method}-${cfg.dataset}-${cfg.student}`;
+  return { kind: 'run', config: cfg };
+}
+
+function arch(flag: string, v: string | undefined): string {
+  if (!v) throw new UsageError(`${flag}: missing architecture name`);
+  return canonicalName(v);
+}
+
+/** Checks that hold however the config was assembled (flags, file or preset). */
+export function validate(c: ExperimentConfig): void {
+  const need = (ok: boolean, msg: string) => {
+    if (!ok) throw new UsageError(msg);
+  };
+  const r = c.recipe;
+  need(Number.isInteger(r.epochs) && r.epochs > 0, `epochs: expected a positive integer, got ${r.epochs}`);
+  need(Number.isInteger(r.batchSize) && r.batchSize > 0, `batch size: expected a positive integer, got ${r.batchSize}`);
+  need(r.lr > 0, `learning rate: expected > 0, got ${r.lr}`);
+  need(c.kd.temperature > 0, `temperature: expected > 0, got ${c.kd.temperature}`);
+  need(c.kd.lambda >= 0 && c.kd.lambda <= 1, `lambda: expected a number in [0, 1], got ${c.kd.lambda}`);
+  need(c.stochastic.keepProb > 0 && c.stochastic.keepProb <= 1, `keep-prob: expected a probability in (0, 1], got ${c.stochastic.keepProb}`);
+  need((METHODS as readonly string[]).includes(c.method), `method: expected one of ${METHODS.join(', ')}, got '${c.method}'`);
+  need((DATASET_NAMES as readonly string[]).includes(c.dataset), `dataset: expected one of ${DATASET_NAMES.join(', ')}, got '${c.dataset}'`);
+  need(c.dataset === 'synthetic' || !!c.dataDir, `--data-dir: dataset '${c.dataset}' needs the folder holding its files`);
+  if (existsSync(c.out)) need(statSync(c.out).isDirectory(), `--out: ${c.out} exists and is not a folder`);
+}

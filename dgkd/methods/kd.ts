@@ -1,0 +1,98 @@
+// Cross-entropy and knowledge distillation objectives.
+//
+//   CE:              L = CE(z_s, y)
+//   Hinton KD / TAKD step (one trainer):   L = (1 − λ)·CE + λ·KD(z_s, z_t)
+//   DGKD (trainers 𝒯, |𝒯| = n + 1):       L = ceWeight·CE + λ·Σ_{t ∈ 𝒯} b_t·KD(z_s, z_t)
+// with KD(z_s, z_t) = T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)) and ceWeight = (n + 1)(1 − λ) by default (the
+// paper; the official code uses (1 − λ)). Stochastic teaching draws b_t per mini-batch from the run's RNG:
+// Bernoulli(p) redrawn until at least one trainer is kept (the paper), or exactly k trainers dropped uniformly
+// (the official code). KD terms are summed, not averaged.
+
+import { add, klDivWithTemperature, scale, softmaxCrossEntropy, type KlReduction, type Rng, type Tensor } from '../../engine/index.ts';
+import type { Objective, StepInputs } from './objective.ts';
+
+export class CrossEntropy implements Objective {
+  readonly name = 'ce';
+  loss({ student, labels }: StepInputs) {
+    return softmaxCrossEntropy(student.logits, labels);
+  }
+}
+
+export type DropMode = 'none' | 'bernoulli' | 'exact-k';
+
+export interface KdOptions {
+  temperature: number;
+  lambda: number;
+  klReduction: KlReduction;
+  /** Multiplier of the CE term; default (number of trainers)·(1 − λ). */
+  ceWeight?: number;
+  drop?: DropMode;
+  keepProb?: number;
+  dropK?: number;
+}
+
+/** Which trainers teach this mini-batch (true = kept). Always at least one. */
+export function drawTrainers(n: number, mode: DropMode, rng: Rng, keepProb = 0.75, k = 1): boolean[] {
+  if (mode === 'none' || n === 0) return new Array(n).fill(true);
+  if (mode === 'exact-k') {
+    const drop = Math.min(k, n - 1); // never drop everyone
+    const order = rng.shuffle([...Array(n).keys()]);
+    const kept = new Array(n).fill(true);
+    for (let i = 0; i < drop; i++) kept[order[i]] = false;
+    return kept;
+  }
+  for (;;) {
+    const kept = Array.from({ length: n }, () => rng.next() < keepProb);
+    if (kept.some(Boolean)) return kept;
+  }
+}
+
+export class Distillation implements Objective {
+  readonly name: string;
+  private keptCounts: number[];
+  private batches = 0;
+
+  constructor(
+    readonly numTrainers: number,
+    readonly opts: KdOptions,
+  ) {
+    if (numTrainers < 1) throw new RangeError('distillation needs at least one trainer');
+    this.name = numTrainers === 1 ? 'kd' : 'dgkd';
+    this.keptCounts = new Array(numTrainers).fill(0);
+  }
+
+  get ceWeight(): number {
+    return this.opts.ceWeight ?? this.numTrainers * (1 - this.opts.lambda);
+  }
+
+  loss({ student, trainers, labels, rng }: StepInputs) {
+    const { temperature, lambda, klReduction } = this.opts;
+    const kept = drawTrainers(trainers.length, this.opts.drop ?? 'none', rng, this.opts.keepProb, this.opts.dropK);
+    this.batches++;
+    kept.forEach((k, i) => k && this.keptCounts[i]++);
+    const ce = softmaxCrossEntropy(student.logits, labels);
+    let loss = this.ceWeight === 1 ? ce.loss : scale(ce.loss, this.ceWeight);
+    trainers.forEach((t, i) => {
+      if (!kept[i] || lambda === 0) return;
+      loss = add(loss, scale(klDivWithTemperature(student.logits, t.logits, temperature, klReduction), lambda));
+    });
+    return { loss: loss as Tensor, correct: ce.correct };
+  }
+
+  stats() {
+    return {
+      batches: this.batches,
+      keepRate: this.keptCounts.map((c) => (this.batches ? c / this.batches : 0)),
+    };
+  }
+
+  getState() {
+    return { batches: this.batches, kept: this.keptCounts };
+  }
+
+  setState(s: unknown) {
+    const st = s as { batches: number; kept: number[] };
+    this.batches = st.batches;
+    this.keptCounts = [...st.kept];
+  }
+}

@@ -1,0 +1,85 @@
+// The command-line entry: `tsx dgkd/train.ts` (see cli.ts for the options). With no arguments it runs the
+// quick built-in pipeline. Exit codes: 0 ok, 2 bad input (flags, data, checkpoints), 3 non-finite loss,
+// 130 interrupted (checkpoint saved), 1 anything unexpected.
+
+import { initGpu } from '../engine/node/dawn.ts';
+import { GpuError } from '../engine/index.ts';
+import { ARCHITECTURES, createModel, UnknownArchitectureError } from './models/index.ts';
+import { parseArgs, USAGE, UsageError } from './cli.ts';
+import { runExperiment, loadData } from './pipeline.ts';
+import { formatTable } from './report.ts';
+import { DataError } from './data/index.ts';
+import { CheckpointError, applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
+import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
+import { TAKD_NORMALISATION } from './data/index.ts';
+import { paperConfig } from './config.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = parseArgs(argv);
+  if (cmd.kind === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  await initGpu();
+  if (cmd.kind === 'models') {
+    const rows = ARCHITECTURES.map((name) => {
+      const m = createModel(name, { numClasses: cmd.classes });
+      const params = m.parameterCount();
+      m.dispose();
+      return { name, params };
+    });
+    if (cmd.json) rows.forEach((r) => console.log(JSON.stringify(r)));
+    else rows.forEach((r) => console.log(`${r.name.padEnd(10)} ${r.params.toLocaleString('en-US').padStart(12)} parameters (${cmd.classes} classes)`));
+    return 0;
+  }
+  if (cmd.kind === 'eval') {
+    const ck = readCheckpoint(cmd.checkpoint);
+    const cfg = paperConfig();
+    cfg.dataset = cmd.dataset ?? String(ck.meta.dataset ?? 'synthetic');
+    cfg.dataDir = cmd.dataDir;
+    cfg.valSplit = cmd.valSplit;
+    const data = loadData(cfg);
+    const model = createModel(ck.meta.arch, { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels });
+    applyCheckpoint(ck, cmd.checkpoint, model);
+    const r = await evaluate(model, data.test, TAKD_NORMALISATION, cmd.batchSize);
+    console.log(`${model.arch} on ${cfg.dataset} (${data.test.name}, ${data.test.size} images): top-1 ${(r.top1 * 100).toFixed(2)}%` + (data.numClasses >= 100 ? `, top-5 ${(r.top5 * 100).toFixed(2)}%` : ''));
+    return 0;
+  }
+  const signal = { stop: false };
+  process.on('SIGINT', () => {
+    if (signal.stop) process.exit(130);
+    signal.stop = true;
+    process.stderr.write('\nstopping after this step (press Ctrl-C again to quit at once)…\n');
+  });
+  const summary = await runExperiment(cmd.config, signal);
+  console.log(`\n${formatTable(summary.table)}\n`);
+  console.log(`wrote ${cmd.config.out}/${cmd.config.name}/summary.json, report.md, curves.svg (${summary.seconds.toFixed(0)} s)`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as Error;
+    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError];
+    if (known.some((k) => err instanceof k)) {
+      console.error(`error: ${err.message}`);
+      if (err instanceof UsageError) console.error('(run with --help for the options)');
+      process.exit(2);
+    }
+    if (err instanceof NonFiniteLossError) {
+      console.error(`error: ${err.message}`);
+      process.exit(3);
+    }
+    if (err instanceof Interrupted) {
+      console.error(err.message);
+      process.exit(130);
+    }
+    if (err instanceof GpuError) {
+      console.error(`error: ${err.message}`);
+      process.exit(1);
+    }
+    console.error(err?.stack ?? String(e));
+    process.exit(1);
+  },
+);

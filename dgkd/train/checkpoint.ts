@@ -1,0 +1,134 @@
+// Checkpoints as safetensors: the model's state dict (PyTorch names and layouts), the optimizer's momentum
+// buffers (`optimizer.momentum_buffer.<param>`), and a metadata block with everything needed to resume exactly
+// (architecture, classes, dataset, epoch, data-loader and RNG state, metrics so far). Written atomically.
+
+import { readFileSync, existsSync } from 'node:fs';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafetensorsTensor } from '../../engine/io/safetensors.ts';
+import { loadStateDict, stateDict, StateDictError, type StateEntry } from '../../engine/nn/index.ts';
+import type { SGD } from '../../engine/nn/index.ts';
+import type { Classifier } from '../models/index.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+export const MOMENTUM_PREFIX = 'optimizer.momentum_buffer.';
+
+export interface CheckpointMeta {
+  format: 'dgkd-checkpoint/1';
+  arch: string;
+  numClasses: number;
+  dataset: string;
+  /** Epochs completed. */
+  epoch: number;
+  /** Anything else (JSON): loader state, RNG state, metrics history, best accuracy, recipe. */
+  [key: string]: unknown;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+export async function saveCheckpoint(path: string, model: Classifier, opt: SGD | null, meta: CheckpointMeta): Promise<void> {
+  const tensors: Record<string, SafetensorsTensor> = {};
+  for (const [name, e] of await stateDict(model)) tensors[name] = { dtype: 'F32', shape: e.shape, data: e.data };
+  if (opt) {
+    const names = new Map(model.namedParameters().map(([n, t]) => [t, n]));
+    for (let i = 0; i < opt.params.length; i++) {
+      const name = names.get(opt.params[i]) ?? `param${i}`;
+      const v = await opt.velocity[i].readF32();
+      const shape = tensors[name]?.shape ?? [...opt.params[i].shape];
+      // Velocity has the parameter's internal layout; store it in the parameter's exported layout.
+      tensors[MOMENTUM_PREFIX + name] = { dtype: 'F32', shape, data: toExportLayout(model, name, v) };
+    }
+  }
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+function layoutOf(model: Classifier, name: string) {
+  return model.namedState().find(([n]) => n === name)?.[2] ?? 'plain';
+}
+
+function toExportLayout(model: Classifier, name: string, data: Float32Array): Float32Array {
+  if (layoutOf(model, name) !== 'conv') return data;
+  const t = model.namedState().find(([n]) => n === name)![1];
+  const [KH, KW, Cin, Cout] = t.shape;
+  const out = new Float32Array(data.length);
+  for (let kh = 0; kh < KH; kh++)
+    for (let kw = 0; kw < KW; kw++)
+      for (let ci = 0; ci < Cin; ci++)
+        for (let co = 0; co < Cout; co++) out[((co * Cin + ci) * KH + kh) * KW + kw] = data[((kh * KW + kw) * Cin + ci) * Cout + co];
+  return out;
+}
+
+function fromExportLayout(model: Classifier, name: string, data: Float32Array): Float32Array {
+  if (layoutOf(model, name) !== 'conv') return data;
+  const t = model.namedState().find(([n]) => n === name)![1];
+  const [KH, KW, Cin, Cout] = t.shape;
+  const out = new Float32Array(data.length);
+  for (let kh = 0; kh < KH; kh++)
+    for (let kw = 0; kw < KW; kw++)
+      for (let ci = 0; ci < Cin; ci++)
+        for (let co = 0; co < Cout; co++) out[((kh * KW + kw) * Cin + ci) * Cout + co] = data[((co * Cin + ci) * KH + kh) * KW + kw];
+  return out;
+}
+
+export interface LoadedCheckpoint {
+  meta: CheckpointMeta;
+  tensors: Record<string, SafetensorsTensor>;
+}
+
+/** Reads and validates a checkpoint file (not yet applied to a model). */
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new CheckpointError(`checkpoint ${path} does not exist`);
+  let decoded;
+  try {
+    decoded = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  const raw = decoded.metadata;
+  const meta: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    try {
+      meta[k] = JSON.parse(v);
+    } catch {
+      meta[k] = v;
+    }
+  }
+  for (const key of ['arch', 'numClasses', 'epoch']) {
+    if (meta[key] === undefined) throw new CheckpointError(`${path}: not a dgkd checkpoint (metadata has no '${key}')`);
+  }
+  meta.arch = String(meta.arch);
+  return { meta: meta as CheckpointMeta, tensors: decoded.tensors };
+}
+
+/** Loads weights (and momentum buffers, when an optimizer is given) into a model of the same architecture. */
+export function applyCheckpoint(ck: LoadedCheckpoint, path: string, model: Classifier, opt: SGD | null = null): void {
+  if (ck.meta.arch !== model.arch || ck.meta.numClasses !== model.numClasses) {
+    throw new CheckpointError(
+      `${path}: checkpoint is ${ck.meta.arch} with ${ck.meta.numClasses} classes, the model is ${model.arch} with ${model.numClasses}`,
+    );
+  }
+  const state = new Map<string, StateEntry>();
+  for (const [name, t] of Object.entries(ck.tensors)) {
+    if (name.startsWith(MOMENTUM_PREFIX)) continue;
+    if (t.dtype !== 'F32') throw new CheckpointError(`${path}: tensor '${name}' has dtype ${t.dtype}, expected F32`);
+    state.set(name, { shape: t.shape, data: t.data as Float32Array });
+  }
+  try {
+    loadStateDict(model, state, path);
+  } catch (e) {
+    if (e instanceof StateDictError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  if (opt) {
+    const names = new Map(model.namedParameters().map(([n, t]) => [t, n]));
+    opt.params.forEach((p, i) => {
+      const name = names.get(p)!;
+      const v = ck.tensors[MOMENTUM_PREFIX + name];
+      if (!v) throw new CheckpointError(`${path}: missing optimizer state '${MOMENTUM_PREFIX + name}'`);
+      opt.velocity[i].write(fromExportLayout(model, name, v.data as Float32Array));
+    });
+  }
+}

@@ -1,0 +1,291 @@
+// The training loop for one model: epochs of SGD over a seeded, augmented data order, evaluation after each
+// epoch, metrics.jsonl, and atomic checkpoints (last and best) that carry everything needed to resume exactly.
+//
+// Pacing: after encoding step k the loop waits for step k−1's loss/accuracy counters (Runtime.readLater), so
+// the GPU always has one step queued, nothing is read back synchronously, and a NaN is caught one step late
+// at most — with the exact step named.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng, backward, noGrad, runtime, sum, tensor, tidy, topkCorrect, keep, add, type Tensor } from '../../engine/index.ts';
+import { SGD } from '../../engine/nn/index.ts';
+import type { Classifier, ModelOutput } from '../models/index.ts';
+import { DataLoader, type Dataset, type LoaderState, type Normalisation } from '../data/index.ts';
+import type { Objective } from '../methods/objective.ts';
+import { applyCheckpoint, readCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { learningRate, type ScheduleConfig } from './schedule.ts';
+import { Progress } from './progress.ts';
+
+export interface Recipe {
+  epochs: number;
+  batchSize: number;
+  schedule: ScheduleConfig;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+  augment: boolean;
+  normalisation: Normalisation;
+  seed: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAcc: number;
+  testAcc: number;
+  testTop5?: number;
+  seconds: number;
+  imagesPerSec: number;
+  method?: Record<string, unknown>;
+}
+
+export interface FitResult {
+  bestAcc: number;
+  finalAcc: number;
+  bestTop5?: number;
+  finalTop5?: number;
+  epochs: number;
+  seconds: number;
+  history: EpochMetrics[];
+}
+
+export interface FitOptions {
+  stage: string;
+  model: Classifier;
+  trainers: Classifier[];
+  objective: Objective;
+  train: Dataset;
+  test: Dataset;
+  recipe: Recipe;
+  /** Folder for metrics.jsonl, last.safetensors, best.safetensors. */
+  dir: string;
+  dataset: string;
+  resume?: boolean;
+  progress?: Progress;
+  /** Set .stop to finish after the current step and checkpoint (SIGINT). */
+  signal?: { stop: boolean };
+  /** Extra metadata stored in checkpoints (e.g. the stage's recipe key). */
+  meta?: Record<string, unknown>;
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+export const LAST = 'last.safetensors';
+export const BEST = 'best.safetensors';
+
+/** Evaluates top-1 (and top-5) accuracy, in eval mode without gradients. */
+export async function evaluate(model: Classifier, data: Dataset, norm: Normalisation, batchSize = 256): Promise<{ top1: number; top5: number }> {
+  const wasTraining = model.training;
+  model.eval();
+  const loader = new DataLoader(data, { batchSize, shuffle: false, augment: false, mean: norm.mean, std: norm.std, prefetch: false });
+  let acc: Tensor | null = null;
+  const { height: H, width: W, channels: C } = data;
+  for (let b = 0; b < loader.batchesPerEpoch; b++) {
+    const batch = loader.nextBatch();
+    const next = tidy(() =>
+      noGrad(() => {
+        const x = tensor(batch.x.subarray(0, batch.size * H * W * C), [batch.size, H, W, C]);
+        const y = tensor(batch.y.subarray(0, batch.size), [batch.size], 'i32');
+        const counts = sum(topkCorrect(model.forward(x), y, 5), 1);
+        return acc ? add(acc, counts) : counts;
+      }),
+    );
+    acc?.dispose();
+    acc = keep(next);
+    if (b % 8 === 7) await runtime().settle();
+  }
+  loader.close();
+  const v = acc ? await acc.readF32() : new Float32Array(2);
+  acc?.dispose();
+  model.train(wasTraining);
+  return { top1: v[0] / data.size, top5: v[1] / data.size };
+}
+
+export async function fit(o: FitOptions): Promise<FitResult> {
+  const { model, recipe, objective } = o;
+  const rt = runtime();
+  const progress = o.progress ?? new Progress();
+  const params = [...model.parameters(), ...(objective.companions ?? []).flatMap((c) => c.parameters())];
+  const opt = new SGD(params, {
+    lr: recipe.schedule.lr,
+    momentum: recipe.momentum,
+    weightDecay: recipe.weightDecay,
+    nesterov: recipe.nesterov,
+  });
+  const loader = new DataLoader(o.train, {
+    batchSize: recipe.batchSize,
+    shuffle: true,
+    augment: recipe.augment,
+    mean: recipe.normalisation.mean,
+    std: recipe.normalisation.std,
+    seed: recipe.seed,
+    dropLast: true,
+  });
+  const methodRng = new Rng(recipe.seed ^ 0x5eed);
+  let history: EpochMetrics[] = [];
+  let bestAcc = -1;
+  let startEpoch = 0;
+  const metricsPath = join(o.dir, 'metrics.jsonl');
+  const lastPath = join(o.dir, LAST);
+
+  if (o.resume && existsSync(lastPath)) {
+    const ck = readCheckpoint(lastPath);
+    applyCheckpoint(ck, lastPath, model, opt);
+    for (const [i, c] of (objective.companions ?? []).entries()) {
+      const p = join(o.dir, `companion${i}.${LAST}`);
+      applyCheckpoint(readCheckpoint(p), p, c, null);
+    }
+    startEpoch = ck.meta.epoch;
+    history = (ck.meta.history as EpochMetrics[]) ?? [];
+    bestAcc = (ck.meta.bestAcc as number) ?? -1;
+    loader.setState(ck.meta.loader as LoaderState);
+    methodRng.setState(ck.meta.methodRng as [number, number, number, number]);
+    if (ck.meta.objective !== undefined) objective.setState?.(ck.meta.objective);
+    progress.log(`[${o.stage}] resuming after epoch ${startEpoch} from ${lastPath}`);
+  }
+
+  const { height: H, width: W, channels: C } = o.train;
+  const steps = loader.batchesPerEpoch;
+  const trainers = o.trainers;
+  trainers.forEach((t) => t.eval());
+  model.train();
+  (objective.companions ?? []).forEach((c) => c.train());
+
+  for (let epoch = startEpoch; epoch < recipe.epochs; epoch++) {
+    const te = performance.now();
+    let lossSum = 0;
+    let correctSum = 0;
+    let seen = 0;
+    let lastLoss = NaN;
+    const inFlight: { read: ReturnType<typeof rt.readLater>; step: number; size: number }[] = [];
+    const drain = async (keepInFlight: number) => {
+      while (inFlight.length > keepInFlight) {
+        const f = inFlight.shift()!;
+        const [loss, correct] = new Float32Array(await f.read.wait());
+        if (!Number.isFinite(loss)) {
+          throw new NonFiniteLossError(
+            `[${o.stage}] non-finite loss (${loss}) at epoch ${epoch + 1}, step ${f.step + 1}; ` +
+              `the last good checkpoint is ${existsSync(lastPath) ? lastPath : '(none yet)'}`,
+          );
+        }
+        lossSum += loss * f.size;
+        correctSum += correct;
+        seen += f.size;
+        lastLoss = loss;
+      }
+    };
+    let lr = recipe.schedule.lr;
+    rt.resetPacing();
+    for (let step = loader.position; step < steps; step++) {
+      const batch = loader.nextBatch();
+      lr = learningRate(recipe.schedule, epoch, step, steps);
+      opt.lr = lr;
+      const B = batch.size;
+      const stats = tidy(() => {
+        const x = tensor(batch.x.subarray(0, B * H * W * C), [B, H, W, C]);
+        const y = tensor(batch.y.subarray(0, B), [B], 'i32');
+        const trainerOut: ModelOutput[] = noGrad(() =>
+          trainers.map((t) => (objective.needsTrainerFeatures ? t.forwardWithFeatures(x) : { logits: t.forward(x), features: [] })),
+        );
+        opt.zeroGrad();
+        const student = model.forwardWithFeatures(x);
+        const companions = (objective.companions ?? []).map((c) => c.forwardWithFeatures(x));
+        const { loss, correct } = objective.loss({ x, labels: y, student, companions, trainers: trainerOut, rng: methodRng });
+        backward(loss);
+        opt.step();
+        return [loss, sum(correct)];
+      });
+      inFlight.push({ read: rt.readLater(stats.map((t) => ({ buffer: t.buffer, bytes: 4 }))), step, size: B });
+      stats.forEach((t) => t.dispose());
+      await drain(1);
+      const elapsed = (performance.now() - te) / 1000;
+      progress.update({ stage: o.stage, epoch, epochs: recipe.epochs, step: step + 1, steps, loss: lastLoss, acc: seen ? correctSum / seen : 0, imagesPerSec: seen / elapsed });
+      if (o.signal?.stop) {
+        await drain(0);
+        // The loader's position already points after this batch; saving mid-epoch keeps the exact order.
+        await save(epoch, true);
+        throw new Interrupted(`[${o.stage}] interrupted at epoch ${epoch + 1}, step ${step + 1}; checkpoint saved to ${lastPath}`);
+      }
+    }
+    await drain(0);
+    const trainSeconds = (performance.now() - te) / 1000;
+    const ev = await evaluate(model, o.test, recipe.normalisation);
+    const m: EpochMetrics = {
+      epoch: epoch + 1,
+      lr,
+      trainLoss: lossSum / Math.max(seen, 1),
+      trainAcc: correctSum / Math.max(seen, 1),
+      testAcc: ev.top1,
+      ...(o.train.numClasses >= 100 ? { testTop5: ev.top5 } : {}),
+      seconds: (performance.now() - te) / 1000,
+      imagesPerSec: seen / trainSeconds,
+      ...(objective.stats ? { method: objective.stats() } : {}),
+    };
+    history.push(m);
+    const improved = m.testAcc > bestAcc;
+    if (improved) bestAcc = m.testAcc;
+    progress.update({ stage: o.stage, epoch, epochs: recipe.epochs, step: steps, steps, loss: m.trainLoss, acc: m.trainAcc, imagesPerSec: m.imagesPerSec }, true);
+    progress.log(
+      `[${o.stage}] epoch ${m.epoch}/${recipe.epochs} lr ${lr.toPrecision(3)} loss ${m.trainLoss.toFixed(4)} ` +
+        `train ${(m.trainAcc * 100).toFixed(2)}% test ${(m.testAcc * 100).toFixed(2)}%` +
+        (m.testTop5 !== undefined ? ` top-5 ${(m.testTop5 * 100).toFixed(2)}%` : '') +
+        ` (${m.imagesPerSec.toFixed(0)} img/s)`,
+    );
+    writeFileAtomic(metricsPath, history.map((h) => JSON.stringify(h)).join('\n') + '\n');
+    if (improved) await saveTo(join(o.dir, BEST), epoch + 1, false);
+    await save(epoch + 1, false);
+  }
+  loader.close();
+  opt.dispose();
+  const last = history[history.length - 1];
+  return {
+    bestAcc: Math.max(...history.map((h) => h.testAcc)),
+    finalAcc: last?.testAcc ?? NaN,
+    ...(last?.testTop5 !== undefined
+      ? { bestTop5: Math.max(...history.map((h) => h.testTop5 ?? 0)), finalTop5: last.testTop5 }
+      : {}),
+    epochs: recipe.epochs,
+    seconds: history.reduce((a, h) => a + h.seconds, 0),
+    history,
+  };
+
+  async function saveTo(path: string, epochsDone: number, midEpoch: boolean): Promise<void> {
+    const meta: CheckpointMeta = {
+      format: 'dgkd-checkpoint/1',
+      arch: model.arch,
+      numClasses: model.numClasses,
+      dataset: o.dataset,
+      epoch: epochsDone,
+      midEpoch,
+      history,
+      bestAcc,
+      loader: loader.getState(),
+      methodRng: methodRng.getState(),
+      objective: objective.getState?.() ?? null,
+      recipe,
+      ...o.meta,
+    };
+    await saveCheckpoint(path, model, opt, meta);
+  }
+  async function save(epochsDone: number, midEpoch: boolean): Promise<void> {
+    for (const [i, c] of (objective.companions ?? []).entries()) {
+      await saveCheckpoint(join(o.dir, `companion${i}.${LAST}`), c, null, {
+        format: 'dgkd-checkpoint/1', arch: c.arch, numClasses: c.numClasses, dataset: o.dataset, epoch: epochsDone,
+      });
+    }
+    await saveTo(lastPath, epochsDone, midEpoch);
+  }
+}
+
+export function readMetrics(dir: string): EpochMetrics[] {
+  const p = join(dir, 'metrics.jsonl');
+  if (!existsSync(p)) return [];
+  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
