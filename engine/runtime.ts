@@ -7,6 +7,7 @@
 // and how a .wgsl file is read are supplied by the caller: see engine/node/dawn.ts.
 
 import { BufferPool } from './pool.ts';
+import { Profiler } from './profiler.ts';
 
 /** Reads the WGSL source of a kernel by file name (for example 'matmul.wgsl'). */
 export type ShaderLoader = (file: string) => string;
@@ -34,6 +35,8 @@ export interface DispatchSpec {
   workgroups: [number, number?, number?];
   /** Names the op in error messages (defaults to the shader's name). */
   label?: string;
+  /** Groups dispatches in profiles (defaults to the shader's name). */
+  profileLabel?: string;
 }
 
 const MAX_CACHED_BIND_GROUPS = 20000;
@@ -172,17 +175,58 @@ export class Runtime {
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new GpuError(`${label}: workgroup grid ${x}×${y}×${z} exceeds the limit of ${maxDim} per dimension`);
     }
-    if (!this.pass) {
-      this.encoder ??= this.device.createCommandEncoder({ label: 'step' });
-      this.pass = this.encoder.beginComputePass({ label });
+    if (this.profiler) {
+      // One pass per dispatch, timestamped at both ends.
+      const enc = this.copyEncoder();
+      const pass = enc.beginComputePass({ label, timestampWrites: this.profiler.next(spec.profileLabel ?? spec.shader) });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bg);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+      if (this.profiler.full) this.flushProfile();
+    } else {
+      if (!this.pass) {
+        this.encoder ??= this.device.createCommandEncoder({ label: 'step' });
+        this.pass = this.encoder.beginComputePass({ label });
+      }
+      this.pass.setPipeline(pipeline);
+      this.pass.setBindGroup(0, bg);
+      this.pass.dispatchWorkgroups(x, y, z);
     }
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, bg);
-    this.pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
     this.recentLabels.push(label);
     if (this.recentLabels.length > 8) this.recentLabels.shift();
     if (++this.pendingDispatches >= SUBMIT_EVERY) this.submit();
+  }
+
+  // ---- profiling ----------------------------------------------------------------------------------------
+
+  private profiler: Profiler | null = null;
+  private profileReads: Promise<void>[] = [];
+
+  /** Starts timing every dispatch (needs the adapter's 'timestamp-query' feature). */
+  startProfile(): void {
+    if (!this.device.features.has('timestamp-query')) throw new GpuError("profiling needs the adapter's 'timestamp-query' feature");
+    this.submit();
+    this.profiler = new Profiler(this.device);
+  }
+
+  private flushProfile(): void {
+    if (!this.profiler) return;
+    const r = this.profiler.resolve(this.copyEncoder());
+    this.submit();
+    if (r) this.profileReads.push(this.profiler.accumulate(r));
+  }
+
+  /** Stops timing and returns the total GPU time per kernel, largest first. */
+  async stopProfile(): Promise<ReturnType<Profiler['table']>> {
+    const p = this.profiler;
+    if (!p) return [];
+    this.flushProfile();
+    this.profiler = null;
+    await Promise.all(this.profileReads);
+    this.profileReads = [];
+    return p.table();
   }
 
   /** The encoder for copies and clears (outside any compute pass). */

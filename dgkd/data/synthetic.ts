@@ -10,15 +10,18 @@
 //   8 ring                         9 ring with a small gap (a "C", as in the Landolt acuity test)
 // Every image draws its own nuisance factors, none of which depend on the class:
 //   - a background of two random colours blended along a random direction;
-//   - 0–2 faint, small "clutter" shapes of random classes (alpha 0.15–0.4) behind the object;
-//   - the object: radius 7–11 px, centre anywhere that keeps most of it in frame, rotation uniform in
-//     [0, 2π), random fill colour with a guaranteed but variable contrast to the background, a linear shading
-//     across it, stripe frequency and phase random;
-//   - per-pixel uniform noise of random amplitude (up to ±20/255).
-// Colours are independent of the class, so raw-pixel statistics say little: a nearest-class-mean classifier
-// on pixels is only a little above chance, while shape, texture and the pair details need convolutional
-// features of increasing capacity. That makes the set learnable (a CNN gets most of it), not trivial, and
-// leaves a gap between a small and a large network for knowledge distillation to close.
+//   - 0–3 faint "clutter" shapes of random classes (radius 3–7 px, alpha 0.15–0.5) behind the object, and
+//     with probability 0.3 one more in front of it, partly occluding it;
+//   - the object: radius 6–11 px, centre anywhere that keeps most of it in frame, rotation uniform in
+//     [0, 2π), random fill colour with a guaranteed but variable luma contrast (≥ 0.08–0.33) to the
+//     background, a linear shading across it, stripe frequency and phase random;
+//   - per-pixel uniform noise of random amplitude (up to ±28 grey levels).
+// Colours and positions are independent of the class, so raw-pixel statistics say nothing (a nearest-class-
+// mean classifier on pixels is at chance, on edge maps ~16%), while shape, texture and the pair details need
+// convolutional features of increasing capacity. Measured once (numpy CNNs, 3×[conv3×3-ReLU-maxpool] + global
+// average pool + linear, Adam with cosine decay, flips, 12 epochs on 20k images, labelNoise 0, 5k test
+// images): channels 8-16-32 reach 64% test accuracy, 32-64-128 reach 89%. So the set is learnable, not
+// trivial, and leaves a clear gap between a small and a large network for knowledge distillation to close.
 //
 // Labels cycle 0..9 (image i has class i mod 10 before label noise), so every prefix is class-balanced. The
 // train split optionally flips a fraction `labelNoise` of labels to another class (default 5%: a teacher's

@@ -94,7 +94,9 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   ];
   const requiredLimits: Record<string, number> = {};
   for (const k of wanted) requiredLimits[k] = adapter.limits[k] as number;
-  const device = await adapter.requestDevice({ requiredLimits, label: 'dgkd' });
+  // Timestamps are only used by the profiler; ask for them where the adapter has them.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'dgkd' });
   const description = describeAdapter(adapter);
   if (options.log ?? !process.env.DGKD_QUIET) console.error(`[gpu] adapter: ${description}`);
   const rt = new Runtime(device, description, readShader);
