@@ -1,7 +1,14 @@
 // Average pooling, K×K windows with stride K over NHWC data (floor for sizes that do not divide).
+// Geometry as override constants: divisions by constants are cheap on CPU drivers (see binary.wgsl).
+override H: u32 = 2u;
+override W: u32 = 2u;
+override C: u32 = 1u;
+override K: u32 = 2u;
+override Ho: u32 = H / K;
+override Wo: u32 = W / K;
 override WG: u32 = 64u;
 
-struct Params { n: u32, H: u32, W: u32, C: u32, Ho: u32, Wo: u32, K: u32 }
+struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -10,15 +17,15 @@ struct Params { n: u32, H: u32, W: u32, C: u32, Ho: u32, Wo: u32, K: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  let c = i % p.C;
-  let ox = (i / p.C) % p.Wo;
-  let oy = (i / (p.C * p.Wo)) % p.Ho;
-  let n = i / (p.C * p.Wo * p.Ho);
+  let c = i % C;
+  let ox = (i / C) % Wo;
+  let oy = (i / (C * Wo)) % Ho;
+  let n = i / (C * Wo * Ho);
   var s = 0.0;
-  for (var ky = 0u; ky < p.K; ky++) {
-    for (var kx = 0u; kx < p.K; kx++) {
-      s += x[((n * p.H + oy * p.K + ky) * p.W + ox * p.K + kx) * p.C + c];
+  for (var ky = 0u; ky < K; ky++) {
+    for (var kx = 0u; kx < K; kx++) {
+      s += x[((n * H + oy * K + ky) * W + ox * K + kx) * C + c];
     }
   }
-  y[i] = s / f32(p.K * p.K);
+  y[i] = s / f32(K * K);
 }

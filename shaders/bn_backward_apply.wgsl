@@ -2,9 +2,10 @@
 // statistics depend on x), or dx = gamma·invstd·g in eval mode (fixed running statistics).
 override RELU: bool = false;
 override TRAIN: bool = true;
+override C: u32 = 1u;   // channels, a constant so that i % C is cheap (see binary.wgsl)
 override WG: u32 = 64u;
 
-struct Params { n: u32, C: u32, R: u32 }
+struct Params { n: u32, R: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
@@ -18,15 +19,15 @@ struct Params { n: u32, C: u32, R: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  let c = i % p.C;
+  let c = i % C;
   var gi = g[i];
   if (RELU) { gi = select(0.0, gi, y[i] > 0.0); }
-  let invstd = stats[p.C + c];
+  let invstd = stats[C + c];
   var v = gi;
   if (TRAIN) {
     let xhat = (x[i] - stats[c]) * invstd;
     let invR = 1.0 / f32(p.R);
-    v = gi - sums[c] * invR - xhat * sums[p.C + c] * invR;
+    v = gi - sums[c] * invR - xhat * sums[C + c] * invR;
   }
   dx[i] = gamma[c] * invstd * v;
 }

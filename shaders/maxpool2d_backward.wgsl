@@ -1,8 +1,15 @@
 // Max-pool gradient, one invocation per input element: it receives its window's gradient if it is that
 // window's first maximum (the forward's tie rule), else 0. Gathering avoids scatter conflicts and atomics.
+// Geometry as override constants: divisions by constants are cheap on CPU drivers (see binary.wgsl).
+override H: u32 = 2u;
+override W: u32 = 2u;
+override C: u32 = 1u;
+override K: u32 = 2u;
+override Ho: u32 = H / K;
+override Wo: u32 = W / K;
 override WG: u32 = 64u;
 
-struct Params { n: u32, H: u32, W: u32, C: u32, Ho: u32, Wo: u32, K: u32 }
+struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
@@ -12,24 +19,24 @@ struct Params { n: u32, H: u32, W: u32, C: u32, Ho: u32, Wo: u32, K: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  let c = i % p.C;
-  let ix = (i / p.C) % p.W;
-  let iy = (i / (p.C * p.W)) % p.H;
-  let n = i / (p.C * p.W * p.H);
-  let oy = iy / p.K;
-  let ox = ix / p.K;
+  let c = i % C;
+  let ix = (i / C) % W;
+  let iy = (i / (C * W)) % H;
+  let n = i / (C * W * H);
+  let oy = iy / K;
+  let ox = ix / K;
   var out = 0.0;
-  if (oy < p.Ho && ox < p.Wo) {
+  if (oy < Ho && ox < Wo) {
     var best = -3.4e38;
     var arg = 0u;
-    for (var ky = 0u; ky < p.K; ky++) {
-      for (var kx = 0u; kx < p.K; kx++) {
-        let v = x[((n * p.H + oy * p.K + ky) * p.W + ox * p.K + kx) * p.C + c];
-        if (v > best) { best = v; arg = ky * p.K + kx; }
+    for (var ky = 0u; ky < K; ky++) {
+      for (var kx = 0u; kx < K; kx++) {
+        let v = x[((n * H + oy * K + ky) * W + ox * K + kx) * C + c];
+        if (v > best) { best = v; arg = ky * K + kx; }
       }
     }
-    if (arg == (iy - oy * p.K) * p.K + (ix - ox * p.K)) {
-      out = g[((n * p.Ho + oy) * p.Wo + ox) * p.C + c];
+    if (arg == (iy - oy * K) * K + (ix - ox * K)) {
+      out = g[((n * Ho + oy) * Wo + ox) * C + c];
     }
   }
   dx[i] = out;

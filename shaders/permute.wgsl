@@ -1,7 +1,10 @@
 // out = x transposed: the output is walked row-major over a rank-4 shape, reading x through permuted strides.
+override D1: u32 = 1u;  // dims as constants: see binary.wgsl
+override D2: u32 = 1u;
+override D3: u32 = 1u;
 override WG: u32 = 64u;
 
-struct Params { n: u32, d1: u32, d2: u32, d3: u32, s0: u32, s1: u32, s2: u32, s3: u32 }
+struct Params { n: u32, s0: u32, s1: u32, s2: u32, s3: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -11,9 +14,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
   var r = i;
-  let i3 = r % p.d3; r = r / p.d3;
-  let i2 = r % p.d2; r = r / p.d2;
-  let i1 = r % p.d1;
-  let i0 = r / p.d1;
+  let i3 = r % D3; r = r / D3;
+  let i2 = r % D2; r = r / D2;
+  let i1 = r % D1;
+  let i0 = r / D1;
   out[i] = x[i0 * p.s0 + i1 * p.s1 + i2 * p.s2 + i3 * p.s3];
 }

@@ -2,12 +2,17 @@
 // the reduced elements, then combine their partial sums in a fixed tree order, so results are deterministic
 // (no atomics) — a requirement for bit-exact resume.
 override WG: u32 = 64u;
+// Kept dims 1..3 of the output and reduced dims 1..3 (both rank 4) as constants: cheap division on CPU drivers.
+override OD1: u32 = 1u;
+override OD2: u32 = 1u;
+override OD3: u32 = 1u;
+override RD1: u32 = 1u;
+override RD2: u32 = 1u;
+override RD3: u32 = 1u;
 
 struct Params {
   outputs: u32, reduced: u32, scale: f32, _pad: u32,
-  od1: u32, od2: u32, od3: u32, _pad2: u32,    // kept dims 1..3 of the output (rank 4)
   os0: u32, os1: u32, os2: u32, os3: u32,      // input strides of the kept dims
-  rd1: u32, rd2: u32, rd3: u32, _pad3: u32,    // reduced dims 1..3 (rank 4)
   rs0: u32, rs1: u32, rs2: u32, rs3: u32,      // input strides of the reduced dims
 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -30,10 +35,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let o = wid.x + wid.y * nwg.x;   // uniform across the workgroup, so the early return below is too
   if (o >= p.outputs) { return; }
-  let base = offset4(o, p.od1, p.od2, p.od3, p.os0, p.os1, p.os2, p.os3);
+  let base = offset4(o, OD1, OD2, OD3, p.os0, p.os1, p.os2, p.os3);
   var s = 0.0;
   for (var r = lid; r < p.reduced; r += WG) {
-    s += x[base + offset4(r, p.rd1, p.rd2, p.rd3, p.rs0, p.rs1, p.rs2, p.rs3)];
+    s += x[base + offset4(r, RD1, RD2, RD3, p.rs0, p.rs1, p.rs2, p.rs3)];
   }
   partial[lid] = s;
   workgroupBarrier();

@@ -45,8 +45,8 @@ export function batchNorm(
   const y = new Tensor([...x.shape]);
   dispatch({
     shader: 'bn_apply.wgsl',
-    constants: { RELU: relu ? 1 : 0 },
-    params: [x.size, C],
+    constants: { RELU: relu ? 1 : 0, C },
+    params: [x.size],
     buffers: [x.buffer, stats.buffer, gamma.buffer, beta.buffer, y.buffer],
     workgroups: elementGrid(x.size),
     label: relu ? 'batchnorm+relu' : 'batchnorm',
@@ -70,8 +70,8 @@ export function batchNorm(
       dx = new Tensor([...x.shape]);
       dispatch({
         shader: 'bn_backward_apply.wgsl',
-        constants: { RELU: relu ? 1 : 0, TRAIN: training ? 1 : 0 },
-        params: [x.size, C, R],
+        constants: { RELU: relu ? 1 : 0, TRAIN: training ? 1 : 0, C },
+        params: [x.size, R],
         buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, sums.buffer, gamma.buffer, dx.buffer],
         workgroups: elementGrid(x.size),
         label: 'batchnorm backward',

@@ -14,16 +14,16 @@ function binaryKernel(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const out = new Tensor(shape);
   const r = toRank4(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], op);
-  const [d0, d1, d2, d3] = r.shape;
+  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  const [, D1, D2, D3] = same ? [1, 1, 1, 1] : r.shape;
   dispatch({
     shader: 'binary.wgsl',
-    constants: { OP: BINARY[op] },
-    params: [out.size, d1, d2, d3, ...r.strides[0], ...r.strides[1]],
+    constants: { OP: BINARY[op], SAME: same ? 1 : 0, D1, D2, D3 },
+    params: [out.size, ...r.strides[0], ...r.strides[1]],
     buffers: [a.buffer, b.buffer, out.buffer],
     workgroups: elementGrid(out.size),
     label: op,
   });
-  void d0;
   return out;
 }
 

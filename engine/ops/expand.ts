@@ -9,7 +9,8 @@ export function expandTo(x: Tensor, shape: readonly number[], scale = 1): Tensor
   const r = toRank4([...shape], [broadcastStrides(x.shape, shape)], 'expand');
   dispatch({
     shader: 'expand.wgsl',
-    params: [out.size, r.shape[1], r.shape[2], r.shape[3], ...r.strides[0], f32(scale)],
+    constants: { D1: r.shape[1], D2: r.shape[2], D3: r.shape[3] },
+    params: [out.size, ...r.strides[0], f32(scale)],
     buffers: [x.buffer, out.buffer],
     workgroups: elementGrid(out.size),
     label: 'expand',

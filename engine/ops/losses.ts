@@ -15,8 +15,8 @@ function scaleBySaved(saved: Tensor, g: Tensor): Tensor {
   const out = new Tensor([...saved.shape]);
   dispatch({
     shader: 'binary.wgsl',
-    constants: { OP: 2 },
-    params: [saved.size, 1, 1, saved.size, 0, 0, 0, 1, 0, 0, 0, 0],
+    constants: { OP: 2, D3: saved.size },
+    params: [saved.size, 0, 0, 0, 1, 0, 0, 0, 0],
     buffers: [saved.buffer, g.buffer, out.buffer],
     workgroups: [Math.ceil(saved.size / WG)],
     label: 'scale saved gradient',

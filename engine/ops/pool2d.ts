@@ -19,7 +19,8 @@ export function maxPool2d(x: Tensor, K = 2): Tensor {
   const y = new Tensor([N, Ho, Wo, C]);
   dispatch({
     shader: 'maxpool2d.wgsl',
-    params: [y.size, H, W, C, Ho, Wo, K],
+    constants: { H, W, C, K },
+    params: [y.size],
     buffers: [x.buffer, y.buffer],
     workgroups: elementGrid(y.size),
     label: 'maxpool2d',
@@ -28,7 +29,8 @@ export function maxPool2d(x: Tensor, K = 2): Tensor {
     const dx = new Tensor([...x.shape]);
     dispatch({
       shader: 'maxpool2d_backward.wgsl',
-      params: [dx.size, H, W, C, Ho, Wo, K],
+      constants: { H, W, C, K },
+      params: [dx.size],
       buffers: [x.buffer, g.buffer, dx.buffer],
       workgroups: elementGrid(dx.size),
       label: 'maxpool2d backward',
@@ -42,7 +44,8 @@ export function avgPool2d(x: Tensor, K = 2): Tensor {
   const y = new Tensor([N, Ho, Wo, C]);
   dispatch({
     shader: 'avgpool2d.wgsl',
-    params: [y.size, H, W, C, Ho, Wo, K],
+    constants: { H, W, C, K },
+    params: [y.size],
     buffers: [x.buffer, y.buffer],
     workgroups: elementGrid(y.size),
     label: 'avgpool2d',
@@ -51,7 +54,8 @@ export function avgPool2d(x: Tensor, K = 2): Tensor {
     const dx = new Tensor([...x.shape]);
     dispatch({
       shader: 'avgpool2d_backward.wgsl',
-      params: [dx.size, H, W, C, Ho, Wo, K],
+      constants: { H, W, C, K },
+      params: [dx.size],
       buffers: [g.buffer, dx.buffer],
       workgroups: elementGrid(dx.size),
       label: 'avgpool2d backward',

@@ -26,13 +26,8 @@ export function sumKernel(x: Tensor, axes: number[], scale = 1): Tensor {
   const reduced = redDims.reduce((a, b) => a * b, 1);
   dispatch({
     shader: 'reduce_sum.wgsl',
-    params: [
-      out.size, reduced, f32(scale), 0,
-      kept.shape[1], kept.shape[2], kept.shape[3], 0,
-      ...kept.strides[0],
-      red.shape[1], red.shape[2], red.shape[3], 0,
-      ...red.strides[0],
-    ],
+    constants: { OD1: kept.shape[1], OD2: kept.shape[2], OD3: kept.shape[3], RD1: red.shape[1], RD2: red.shape[2], RD3: red.shape[3] },
+    params: [out.size, reduced, f32(scale), 0, ...kept.strides[0], ...red.strides[0]],
     buffers: [x.buffer, out.buffer],
     workgroups: grid(out.size),
     label: `sum over ${shapeStr(axes)} of ${shapeStr(x.shape)}`,

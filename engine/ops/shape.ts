@@ -16,7 +16,8 @@ function permuteKernel(x: Tensor, perm: number[]): Tensor {
   const out = new Tensor(perm.map((p) => x.shape[p]));
   dispatch({
     shader: 'permute.wgsl',
-    params: [out.size, outShape[1], outShape[2], outShape[3], ...s],
+    constants: { D1: outShape[1], D2: outShape[2], D3: outShape[3] },
+    params: [out.size, ...s],
     buffers: [x.buffer, out.buffer],
     workgroups: elementGrid(out.size),
     label: `permute [${perm.join(',')}]`,
