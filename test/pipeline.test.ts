@@ -1,0 +1,73 @@
+// The pipeline on a tiny config: stage order, reuse of finished stages, summary.json, report files.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quickConfig, type ExperimentConfig } from '../dgkd/config.ts';
+import { planStages, runExperiment } from '../dgkd/pipeline.ts';
+import { gpuReady } from './gpu.ts';
+
+beforeAll(async () => {
+  await gpuReady;
+});
+
+function tinyConfig(out: string): ExperimentConfig {
+  const c = quickConfig();
+  c.out = out;
+  c.name = 'tiny';
+  c.syntheticTrain = 64;
+  c.syntheticTest = 32;
+  c.teacher = 'plain4';
+  c.assistants = ['plain3'];
+  c.student = 'plain2';
+  c.recipe = { ...c.recipe, epochs: 1, batchSize: 32 };
+  c.quiet = true;
+  return c;
+}
+
+describe('planning', () => {
+  it('DGKD: teacher, then assistants each taught by all larger models, then the student', () => {
+    const c = tinyConfig('/tmp/unused');
+    c.compare = false;
+    c.assistants = ['plain6', 'plain4'];
+    c.teacher = 'plain8';
+    const { stages } = planStages(c, 10, 0);
+    expect(stages.map((s) => s.arch)).toEqual(['plain8', 'plain6', 'plain4', 'plain2']);
+    expect(stages[2].trainers.map((t) => t.arch)).toEqual(['plain8', 'plain6']);
+    expect(stages[3].trainers.map((t) => t.arch)).toEqual(['plain8', 'plain6', 'plain4']);
+  });
+  it('TAKD: a chain of single trainers; the teacher is shared across compared methods', () => {
+    const c = tinyConfig('/tmp/unused');
+    c.assistants = ['plain6', 'plain4'];
+    c.teacher = 'plain8';
+    const { stages, rows } = planStages(c, 10, 0);
+    expect(stages.filter((s) => s.role === 'teacher').length).toBe(1);
+    const takd = rows.find((r) => r.method === 'TAKD')!.stage;
+    expect(takd.trainers.map((t) => t.arch)).toEqual(['plain4']);
+    expect(takd.trainers[0].trainers.map((t) => t.arch)).toEqual(['plain6']);
+    expect(rows.map((r) => r.method)).toEqual(['Teacher', 'NOKD', 'KD', 'TAKD', 'DGKD', 'DGKD (stochastic, p = 0.75)']);
+    // Every stage comes after its trainers.
+    stages.forEach((s, i) => s.trainers.forEach((t) => expect(stages.indexOf(t)).toBeLessThan(i)));
+  });
+});
+
+describe('running', () => {
+  it('trains every stage once, reuses them on a second run, and writes the reports', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dgkd-pipe-'));
+    const c = tinyConfig(out);
+    const first = await runExperiment(c);
+    expect(first.stages.every((s) => !s.reused)).toBe(true);
+    const summary = JSON.parse(readFileSync(join(out, 'tiny', 'summary.json'), 'utf8'));
+    for (const s of summary.stages) {
+      for (const key of ['name', 'role', 'arch', 'method', 'trainers', 'params', 'bestAcc', 'finalAcc', 'epochs', 'seconds']) {
+        expect(s).toHaveProperty(key);
+      }
+    }
+    expect(summary.table.map((r: { method: string }) => r.method)).toContain('TAKD');
+    expect(existsSync(join(out, 'tiny', 'report.md'))).toBe(true);
+    expect(readFileSync(join(out, 'tiny', 'curves.svg'), 'utf8')).toMatch(/^<svg/);
+    const second = await runExperiment({ ...c, name: 'tiny2' });
+    expect(second.stages.every((s) => s.reused)).toBe(true);
+    expect(second.table).toEqual(first.table);
+  });
+});
