@@ -158,11 +158,16 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   model.train();
   (objective.companions ?? []).forEach((c) => c.train());
 
+  // Sums of an epoch interrupted mid-way, restored so that its metrics equal an uninterrupted run's.
+  type Sums = { lossSum: number; correctSum: number; seen: number };
+  let partial = (o.resume && existsSync(lastPath) ? readCheckpoint(lastPath).meta.partial : null) as Sums | null;
+
   for (let epoch = startEpoch; epoch < recipe.epochs; epoch++) {
     const te = performance.now();
-    let lossSum = 0;
-    let correctSum = 0;
-    let seen = 0;
+    const sums: Sums = partial ?? { lossSum: 0, correctSum: 0, seen: 0 };
+    let { lossSum, correctSum, seen } = sums;
+    const seenAtStart = seen;
+    partial = null;
     let lastLoss = NaN;
     const inFlight: { read: ReturnType<typeof rt.readLater>; step: number; size: number }[] = [];
     const drain = async (keepInFlight: number) => {
@@ -206,11 +211,11 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       stats.forEach((t) => t.dispose());
       await drain(1);
       const elapsed = (performance.now() - te) / 1000;
-      progress.update({ stage: o.stage, epoch, epochs: recipe.epochs, step: step + 1, steps, loss: lastLoss, acc: seen ? correctSum / seen : 0, imagesPerSec: seen / elapsed });
+      progress.update({ stage: o.stage, epoch, epochs: recipe.epochs, step: step + 1, steps, loss: lastLoss, acc: seen ? correctSum / seen : 0, imagesPerSec: (seen - seenAtStart) / elapsed });
       if (o.signal?.stop) {
         await drain(0);
         // The loader's position already points after this batch; saving mid-epoch keeps the exact order.
-        await save(epoch, true);
+        await save(epoch, { lossSum, correctSum, seen });
         throw new Interrupted(`[${o.stage}] interrupted at epoch ${epoch + 1}, step ${step + 1}; checkpoint saved to ${lastPath}`);
       }
     }
@@ -225,7 +230,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       testAcc: ev.top1,
       ...(o.train.numClasses >= 100 ? { testTop5: ev.top5 } : {}),
       seconds: (performance.now() - te) / 1000,
-      imagesPerSec: seen / trainSeconds,
+      imagesPerSec: (seen - seenAtStart) / trainSeconds,
       ...(objective.stats ? { method: objective.stats() } : {}),
     };
     history.push(m);
@@ -239,8 +244,8 @@ export async function fit(o: FitOptions): Promise<FitResult> {
         ` (${m.imagesPerSec.toFixed(0)} img/s)`,
     );
     writeFileAtomic(metricsPath, history.map((h) => JSON.stringify(h)).join('\n') + '\n');
-    if (improved) await saveTo(join(o.dir, BEST), epoch + 1, false);
-    await save(epoch + 1, false);
+    if (improved) await saveTo(join(o.dir, BEST), epoch + 1, null);
+    await save(epoch + 1, null);
   }
   loader.close();
   opt.dispose();
@@ -256,14 +261,15 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     history,
   };
 
-  async function saveTo(path: string, epochsDone: number, midEpoch: boolean): Promise<void> {
+  type Partial = { lossSum: number; correctSum: number; seen: number } | null;
+  async function saveTo(path: string, epochsDone: number, partialSums: Partial): Promise<void> {
     const meta: CheckpointMeta = {
       format: 'dgkd-checkpoint/1',
       arch: model.arch,
       numClasses: model.numClasses,
       dataset: o.dataset,
       epoch: epochsDone,
-      midEpoch,
+      partial: partialSums,
       history,
       bestAcc,
       loader: loader.getState(),
@@ -274,13 +280,13 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     };
     await saveCheckpoint(path, model, opt, meta);
   }
-  async function save(epochsDone: number, midEpoch: boolean): Promise<void> {
+  async function save(epochsDone: number, partialSums: Partial): Promise<void> {
     for (const [i, c] of (objective.companions ?? []).entries()) {
       await saveCheckpoint(join(o.dir, `companion${i}.${LAST}`), c, null, {
         format: 'dgkd-checkpoint/1', arch: c.arch, numClasses: c.numClasses, dataset: o.dataset, epoch: epochsDone,
       });
     }
-    await saveTo(lastPath, epochsDone, midEpoch);
+    await saveTo(lastPath, epochsDone, partialSums);
   }
 }
 

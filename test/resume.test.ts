@@ -1,0 +1,74 @@
+// Kill a real training process with SIGKILL at a random moment, resume it, and check that it ends with exactly
+// the weights, optimizer state and metrics of an uninterrupted run with the same seed.
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decodeSafetensors } from '../engine/io/safetensors.ts';
+import { Rng } from '../engine/index.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const ARGS = ['--method', 'kd', '--teacher', 'plain3', '--student', 'plain2', '--dataset', 'synthetic', '--synthetic-train', '256',
+  '--synthetic-test', '64', '--epochs', '3', '--batch-size', '32', '--lr', '0.01', '--quiet'];
+
+function train(out: string, extra: string[] = []) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...ARGS, '--out', out, '--name', 'r', ...extra], {
+    cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' },
+  });
+}
+
+/** Tensors of the student's final checkpoint (weights + momentum) and its per-epoch metrics without timings. */
+function finalState(out: string) {
+  const cache = join(out, '_cache');
+  const summary = JSON.parse(readFileSync(join(out, 'r', 'summary.json'), 'utf8'));
+  const student = summary.stages.find((s: { role: string }) => s.role === 'student');
+  const dir = join(cache, student.key);
+  const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'last.safetensors'))));
+  const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
+    const m = JSON.parse(l);
+    return [m.epoch, m.lr, m.trainLoss, m.trainAcc, m.testAcc];
+  });
+  const data = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data as Float32Array)]));
+  return { data, metrics };
+}
+
+describe('resume after SIGKILL', () => {
+  it('ends bit-identical to an uninterrupted run', async () => {
+    const clean = mkdtempSync(join(tmpdir(), 'dgkd-clean-'));
+    const t0 = Date.now();
+    const r = train(clean);
+    const duration = Date.now() - t0;
+    expect(r.status, r.stderr).toBe(0);
+    const reference = finalState(clean);
+
+    const killed = mkdtempSync(join(tmpdir(), 'dgkd-killed-'));
+    // A random moment between 35% and 85% of a whole run: after start-up, before the end.
+    const delay = duration * (0.35 + 0.5 * new Rng(Date.now() % 100000).next());
+    await new Promise<void>((done) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...ARGS, '--out', killed, '--name', 'r'], {
+        cwd: root, stdio: 'ignore', env: { ...process.env, DGKD_QUIET: '1' },
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      child.on('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+    expect(existsSync(join(killed, 'r', 'summary.json')), 'the kill came after the run had finished').toBe(false);
+    // No half-written file may remain looking complete: only whole checkpoints or temporary files.
+    if (existsSync(join(killed, '_cache'))) {
+      for (const d of readdirSync(join(killed, '_cache'))) {
+        for (const f of readdirSync(join(killed, '_cache', d)).filter((f) => f.endsWith('.safetensors'))) {
+          expect(() => decodeSafetensors(new Uint8Array(readFileSync(join(killed, '_cache', d, f))))).not.toThrow();
+        }
+      }
+    }
+    const resumed = train(killed, ['--resume']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const after = finalState(killed);
+    expect(after.metrics).toEqual(reference.metrics);
+    expect(Object.keys(after.data).sort()).toEqual(Object.keys(reference.data).sort());
+    for (const k of Object.keys(reference.data)) expect(after.data[k], k).toEqual(reference.data[k]);
+  });
+});
