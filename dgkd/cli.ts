@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { METHODS, PRESETS, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
 import { DATASET_NAMES } from './data/index.ts';
-import { canonicalName } from './models/index.ts';
+import { checkArchitecture, UnknownArchitectureError } from './models/index.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -120,7 +120,12 @@ export function parseArgs(argv: string[]): Command {
   if (ci >= 0) {
     const path = args[ci + 1];
     if (!path) throw new UsageError('--config: missing file name');
-    const raw = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8') || '{}') as { preset?: string }) : {};
+    let raw: { preset?: string } = {};
+    try {
+      raw = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+    } catch {
+      /* mergeConfigFile reports it */
+    }
     if (raw && typeof raw === 'object' && raw.preset) {
       if (!PRESETS[raw.preset]) throw new UsageError(`--config: ${path}: unknown preset '${raw.preset}'`);
       cfg = PRESETS[raw.preset]();
@@ -190,7 +195,12 @@ export function parseArgs(argv: string[]): Command {
 
 function arch(flag: string, v: string | undefined): string {
   if (!v) throw new UsageError(`${flag}: missing architecture name`);
-  return canonicalName(v);
+  try {
+    return checkArchitecture(v);
+  } catch (e) {
+    if (e instanceof UnknownArchitectureError) throw new UsageError(`${flag}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Checks that hold however the config was assembled (flags, file or preset). */
@@ -209,4 +219,12 @@ export function validate(c: ExperimentConfig): void {
   need((DATASET_NAMES as readonly string[]).includes(c.dataset), `dataset: expected one of ${DATASET_NAMES.join(', ')}, got '${c.dataset}'`);
   need(c.dataset === 'synthetic' || !!c.dataDir, `--data-dir: dataset '${c.dataset}' needs the folder holding its files`);
   if (existsSync(c.out)) need(statSync(c.out).isDirectory(), `--out: ${c.out} exists and is not a folder`);
+  for (const [what, a] of [['teacher', c.teacher], ['student', c.student], ...c.assistants.map((a) => ['assistants', a])]) {
+    try {
+      checkArchitecture(a);
+    } catch (e) {
+      throw new UsageError(`${what}: ${(e as Error).message}`);
+    }
+  }
+  if (c.dataDir && existsSync(c.dataDir)) need(statSync(c.dataDir).isDirectory(), `--data-dir: ${c.dataDir} is not a folder`);
 }

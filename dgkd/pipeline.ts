@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runtime } from '../engine/index.ts';
 import { createModel, canonicalName, type Classifier } from './models/index.ts';
-import { loadDataset, splitValidation, TAKD_NORMALISATION, type Dataset } from './data/index.ts';
+import { DataError, loadDataset, splitValidation, TAKD_NORMALISATION, type Dataset } from './data/index.ts';
 import { CrossEntropy, Distillation } from './methods/kd.ts';
 import { CollaborativeTeaching } from './methods/ctkd.ts';
 import type { Objective } from './methods/objective.ts';
@@ -148,11 +148,15 @@ export function loadData(cfg: ExperimentConfig): Data {
     testSize: cfg.syntheticTest,
     allowMissingTest: cfg.valSplit > 0,
   });
+  let data: Data = { train: loaded.train, test: loaded.test!, numClasses: loaded.numClasses };
   if (cfg.valSplit > 0) {
     const { train, val } = splitValidation(loaded.train, cfg.valSplit, 1234);
-    return { train, test: val, numClasses: loaded.numClasses };
+    data = { train, test: val, numClasses: loaded.numClasses };
   }
-  return { train: loaded.train, test: loaded.test!, numClasses: loaded.numClasses };
+  if (cfg.recipe.batchSize > data.train.size) {
+    throw new DataError(`--batch-size ${cfg.recipe.batchSize} is larger than the ${data.train.size} training images of ${data.train.name}`);
+  }
+  return data;
 }
 
 function makeObjective(cfg: ExperimentConfig, stage: Stage, data: Data, teacherModels: Classifier[]): Objective {

@@ -29,10 +29,28 @@ export function canonicalName(name: string): string {
   return n;
 }
 
+/** Throws UnknownArchitectureError (listing the known ones) unless `name` is an architecture; builds nothing. */
+export function checkArchitecture(name: string): string {
+  const canon = canonicalName(name);
+  const m = canon.match(/^(plain|resnet|vgg)(\d+)$/) ?? canon.match(/^(wrn)-(\d+)-(\d+)$/);
+  const d = m ? Number(m[2]) : NaN;
+  const ok =
+    !!m &&
+    ((m[1] === 'plain' && PLAIN_DEPTHS.includes(d)) ||
+      (m[1] === 'resnet' && (d - 2) % 6 === 0 && d >= 8) ||
+      (m[1] === 'vgg' && !!VGG_CFGS[d]) ||
+      (m[1] === 'wrn' && (d - 4) % 6 === 0 && d >= 10 && Number(m[3]) >= 1));
+  if (!ok) throw unknownArchitecture(name);
+  return canon;
+}
+
+function unknownArchitecture(name: string): UnknownArchitectureError {
+  return new UnknownArchitectureError(`unknown architecture '${name}'. Known: ${ARCHITECTURES.join(', ')} (WRN: any wrn-D-K with D = 6n + 4)`);
+}
+
 export function createModel(name: string, cfg: ModelConfig): Classifier {
   const canon = canonicalName(name);
-  const unknown = () =>
-    new UnknownArchitectureError(`unknown architecture '${name}'. Known: ${ARCHITECTURES.join(', ')} (WRN: any wrn-D-K with D = 6n + 4)`);
+  const unknown = () => unknownArchitecture(name);
   let m: RegExpMatchArray | null;
   if ((m = canon.match(/^plain(\d+)$/))) {
     if (!PLAIN_DEPTHS.includes(Number(m[1]))) throw unknown();

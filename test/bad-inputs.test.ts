@@ -1,0 +1,148 @@
+// A corpus of bad inputs given to the real command line: each must exit non-zero with a message that names
+// the flag or file and what was expected, and must leave earlier results untouched.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { encodeSafetensors, type SafetensorsTensor } from '../engine/io/safetensors.ts';
+import { expectedShapes } from '../engine/nn/index.ts';
+import { createModel } from '../dgkd/models/index.ts';
+import { gpuReady } from './gpu.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'dgkd-bad-'));
+const out = join(work, 'runs');
+const sentinel = join(out, 'earlier', 'summary.json');
+
+/** Every file under `dir` with its contents, to prove nothing changed. */
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else files[p] = readFileSync(p, 'latin1');
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...args], {
+    cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' },
+  });
+}
+
+const cifarDir = (name: string, content: Buffer) => {
+  const d = join(work, name);
+  mkdirSync(d, { recursive: true });
+  for (let i = 1; i <= 5; i++) writeFileSync(join(d, `data_batch_${i}.bin`), i === 1 ? content : Buffer.alloc(3073 * 2));
+  writeFileSync(join(d, 'test_batch.bin'), Buffer.alloc(3073 * 2));
+  return d;
+};
+
+const RUN = ['--dataset', 'synthetic', '--out', out, '--name', 'bad', '--epochs', '1', '--synthetic-train', '64', '--synthetic-test', '32'];
+
+let ckDir = '';
+beforeAll(async () => {
+  await gpuReady;
+  mkdirSync(join(out, 'earlier'), { recursive: true });
+  writeFileSync(sentinel, '{"earlier": true}\n');
+  ckDir = join(work, 'ck');
+  mkdirSync(ckDir);
+  // Checkpoints built by hand around plain2's real tensor names and shapes.
+  const m = createModel('plain2', { numClasses: 10 });
+  const shapes = expectedShapes(m);
+  m.dispose();
+  const meta = { format: 'dgkd-checkpoint/1', arch: 'plain2', numClasses: '10', dataset: 'synthetic', epoch: '1' };
+  const tensors = (dtype: 'F32' | 'I32', tweak?: string): Record<string, SafetensorsTensor> =>
+    Object.fromEntries(
+      [...shapes].map(([name, shape]) => {
+        const s = name === tweak ? [...shape.slice(0, -1), shape[shape.length - 1] + 1] : shape;
+        const n = s.reduce((a, b) => a * b, 1);
+        return [name, { dtype, shape: s, data: dtype === 'F32' ? new Float32Array(n) : new Int32Array(n) }];
+      }),
+    );
+  writeFileSync(join(ckDir, 'dtype.safetensors'), encodeSafetensors(tensors('I32'), meta));
+  writeFileSync(join(ckDir, 'shape.safetensors'), encodeSafetensors(tensors('F32', 'fc1.weight'), meta));
+  const huge = Buffer.alloc(16);
+  huge.writeBigUInt64LE(1n << 40n);
+  writeFileSync(join(ckDir, 'huge.safetensors'), huge);
+  const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 1600] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  writeFileSync(join(ckDir, 'offsets.safetensors'), Buffer.concat([len, header, Buffer.alloc(16)]));
+  writeFileSync(join(ckDir, 'garbage.safetensors'), Buffer.from('this is not a checkpoint at all'));
+  writeFileSync(join(work, 'bad.json'), '{ "recipe": { "epochs": 3 ');
+  writeFileSync(join(work, 'unknown-key.json'), JSON.stringify({ recipe: { epochz: 3 } }));
+  writeFileSync(join(work, 'negative.json'), JSON.stringify({ recipe: { epochs: -4 } }));
+  writeFileSync(join(work, 'a-file'), 'not a folder');
+});
+
+// [name, args, pattern the message must match]
+const cases: [string, () => string[], RegExp][] = [
+  ['negative epochs', () => [...RUN, '--epochs', '-1'], /--epochs: expected a positive integer, got '-1'/],
+  ['zero epochs', () => [...RUN, '--epochs', '0'], /--epochs: expected a positive integer/],
+  ['batch size 0', () => [...RUN, '--batch-size', '0'], /--batch-size: expected a positive integer, got '0'/],
+  ['keep-prob 0', () => [...RUN, '--keep-prob', '0'], /--keep-prob: expected a probability in \(0, 1\]/],
+  ['keep-prob above 1', () => [...RUN, '--keep-prob', '1.5'], /--keep-prob: expected a probability in \(0, 1\], got '1.5'/],
+  ['T = 0', () => [...RUN, '-T', '0'], /-T: expected a number > 0, got '0'/],
+  ['negative temperature', () => [...RUN, '--temperature', '-2'], /--temperature: expected a number > 0/],
+  ['lambda above 1', () => [...RUN, '--lambda', '2'], /--lambda: expected a number in \[0, 1\]/],
+  ['unknown method', () => [...RUN, '--method', 'fitnets'], /--method: expected one of ce, kd, takd, dgkd, ctkd, got 'fitnets'/],
+  ['unknown dataset', () => [...RUN, '--dataset', 'imagenet'], /--dataset: expected one of synthetic, cifar10/],
+  ['unknown teacher', () => [...RUN, '--teacher', 'resnet9'], /--teacher: unknown architecture 'resnet9'. Known: .*resnet8/],
+  ['unknown student', () => [...RUN, '--student', 'alexnet'], /--student: unknown architecture 'alexnet'/],
+  ['unknown assistant', () => [...RUN, '--assistants', 'resnet20,vgg12'], /--assistants: unknown architecture 'vgg12'/],
+  ['unknown option', () => [...RUN, '--epochz', '3'], /unknown option '--epochz'/],
+  ['non-numeric lr', () => [...RUN, '--lr', 'fast'], /--lr: expected a number > 0, got 'fast'/],
+  ['missing value', () => [...RUN, '--batch-size'], /--batch-size: missing value/],
+  ['bad schedule', () => [...RUN, '--schedule', 'linear'], /--schedule: expected one of step, cosine, constant/],
+  ['momentum ≥ 1', () => [...RUN, '--momentum', '1.5'], /--momentum: expected a number in \[0, 1\)/],
+  ['bad KL reduction', () => [...RUN, '--kl-reduction', 'sum'], /--kl-reduction: expected one of batchmean, elementwise-mean/],
+  ['bad drop mode', () => [...RUN, '--drop', 'sometimes'], /--drop: expected one of none, bernoulli, exact-k/],
+  ['zero seeds', () => [...RUN, '--seeds', '0'], /--seeds: expected a positive integer/],
+  ['CIFAR without data dir', () => [...RUN, '--dataset', 'cifar10'], /--data-dir: dataset 'cifar10' needs the folder/],
+  ['output path is a file', () => [...RUN.map((a) => (a === out ? join(work, 'a-file') : a))], /--out: .*a-file exists and is not a folder/],
+  ['data dir is a file', () => [...RUN, '--dataset', 'cifar10', '--data-dir', join(work, 'a-file')], /--data-dir: .*a-file is not a folder/],
+  ['missing data dir', () => [...RUN, '--dataset', 'cifar10', '--data-dir', join(work, 'nowhere')], /nowhere/],
+  ['missing config file', () => [...RUN, '--config', join(work, 'none.json')], /--config: file .*none.json does not exist/],
+  ['config not JSON', () => [...RUN, '--config', join(work, 'bad.json')], /--config: .*bad.json is not valid JSON/],
+  ['config unknown key', () => [...RUN, '--config', join(work, 'unknown-key.json')], /unknown-key.json: unknown key 'recipe.epochz'/],
+  ['config negative epochs', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'negative.json')], /epochs: expected a positive integer, got -4/],
+  ['batch larger than the data', () => [...RUN, '--batch-size', '128'], /--batch-size 128 is larger than the 64 training images/],
+  ['truncated CIFAR file', () => [...RUN, '--dataset', 'cifar10', '--data-dir', cifarDir('trunc', Buffer.alloc(3073 * 3 - 100))], /data_batch_1\.bin/],
+  ['oversized CIFAR file', () => [...RUN, '--dataset', 'cifar10', '--data-dir', cifarDir('over', Buffer.alloc(3073 * 3 + 7))], /data_batch_1\.bin/],
+  ['CIFAR label out of range', () => [...RUN, '--dataset', 'cifar10', '--data-dir', cifarDir('label', Buffer.concat([Buffer.from([42]), Buffer.alloc(3072)]))], /data_batch_1\.bin.*(label|42)/],
+  ['garbage SVHN file', () => {
+    const d = join(work, 'svhn');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'train_32x32.mat'), Buffer.from('garbage'.repeat(30)));
+    writeFileSync(join(d, 'test_32x32.mat'), Buffer.from('garbage'.repeat(30)));
+    return [...RUN, '--dataset', 'svhn', '--data-dir', d];
+  }, /train_32x32\.mat/],
+  ['eval without checkpoint', () => ['eval'], /--checkpoint FILE is required/],
+  ['eval of a missing checkpoint', () => ['eval', '--checkpoint', join(work, 'none.safetensors')], /none\.safetensors does not exist/],
+  ['checkpoint with a huge header length', () => ['eval', '--checkpoint', join(ckDir, 'huge.safetensors')], /huge\.safetensors.*header/],
+  ['checkpoint offsets out of range', () => ['eval', '--checkpoint', join(ckDir, 'offsets.safetensors')], /offsets\.safetensors/],
+  ['checkpoint of garbage', () => ['eval', '--checkpoint', join(ckDir, 'garbage.safetensors')], /garbage\.safetensors/],
+  ['checkpoint with the wrong dtype', () => ['eval', '--checkpoint', join(ckDir, 'dtype.safetensors')], /dtype\.safetensors: tensor '.*' has dtype I32, expected F32/],
+  ['checkpoint with a wrong shape', () => ['eval', '--checkpoint', join(ckDir, 'shape.safetensors')], /shape\.safetensors: tensor 'fc1\.weight' has shape \[10, 1025\], the model expects \[10, 1024\]/],
+];
+
+describe('bad inputs', () => {
+  it(`has at least 30 cases (${cases.length})`, () => expect(cases.length).toBeGreaterThanOrEqual(30));
+  for (const [name, args, pattern] of cases) {
+    it(name, () => {
+      const before = snapshot(out);
+      const r = run(args());
+      expect(r.status, `exit status; stderr: ${r.stderr}`).not.toBe(0);
+      expect(r.status).not.toBe(null);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/\n\s+at .*\.ts:\d+/); // a message, not a stack trace
+      expect(snapshot(out)).toEqual(before);
+    });
+  }
+});
