@@ -134,6 +134,8 @@ export function parseArgs(argv: string[]): Command {
     args.splice(ci, 2);
   }
   const r = cfg.recipe;
+  let lrGiven = false;
+  let plainLrGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = () => args[++i];
@@ -152,8 +154,8 @@ export function parseArgs(argv: string[]): Command {
       case '--val-split': cfg.valSplit = nonNeg(a, v()); break;
       case '--epochs': r.epochs = posInt(a, v()); break;
       case '--batch-size': r.batchSize = posInt(a, v()); break;
-      case '--lr': r.lr = positive(a, v()); break;
-      case '--plain-lr': r.plainLr = positive(a, v()); break;
+      case '--lr': r.lr = positive(a, v()); lrGiven = true; break;
+      case '--plain-lr': r.plainLr = positive(a, v()); plainLrGiven = true; break;
       case '--schedule': r.schedule = oneOf(a, v(), ['step', 'cosine', 'constant'] as const); break;
       case '--momentum': r.momentum = num(a, v(), (x) => x >= 0 && x < 1, 'a number in [0, 1)'); break;
       case '--weight-decay': r.weightDecay = nonNeg(a, v()); break;
@@ -188,6 +190,8 @@ export function parseArgs(argv: string[]): Command {
         throw new UsageError(`unknown option '${a}' (see --help)`);
     }
   }
+  // An explicit --lr applies to every model unless --plain-lr says otherwise.
+  if (lrGiven && !plainLrGiven) r.plainLr = null;
   validate(cfg);
   if (!cfg.name) cfg.name = `${cfg.compare ? 'compare' : cfg.method}-${cfg.dataset}-${cfg.student}`;
   return { kind: 'run', config: cfg };

@@ -308,6 +308,7 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
     dataset: cfg.dataset,
     adapter: runtime().adapterDescription,
     seconds: (Date.now() - started) / 1000,
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     config: cfg,
     stages: stagesOut,
     table,

@@ -36,6 +36,8 @@ export interface Summary {
   dataset: string;
   adapter: string;
   seconds: number;
+  /** Peak resident memory of the process so far (MiB). */
+  peakRssMB: number;
   config: unknown;
   stages: StageSummary[];
   table: TableRow[];
@@ -62,7 +64,8 @@ export function writeReports(dir: string, summary: Summary, curves: { name: stri
   const md = [
     `# ${summary.name}`,
     '',
-    `Dataset: ${summary.dataset}. Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s.`,
+    `Dataset: ${summary.dataset}. Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s. ` +
+      `Peak resident memory: ${summary.peakRssMB} MiB.`,
     '',
     '## Results',
     '',

@@ -1,6 +1,6 @@
 // Kill a real training process with SIGKILL at a random moment, resume it, and check that it ends with exactly
 // the weights, optimizer state and metrics of an uninterrupted run with the same seed.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,28 +33,61 @@ function finalState(out: string) {
   return { data, metrics };
 }
 
-describe('resume after SIGKILL', () => {
-  it('ends bit-identical to an uninterrupted run', async () => {
+function runUntil(out: string, signal: NodeJS.Signals, delay: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...ARGS, '--out', out, '--name', 'r'], {
+      cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DGKD_QUIET: '1' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill(signal), delay);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stderr });
+    });
+  });
+}
+
+describe('interruptions', () => {
+  let reference: ReturnType<typeof finalState>;
+  let duration = 0;
+  beforeAll(() => {
     const clean = mkdtempSync(join(tmpdir(), 'dgkd-clean-'));
     const t0 = Date.now();
     const r = train(clean);
-    const duration = Date.now() - t0;
+    duration = Date.now() - t0;
     expect(r.status, r.stderr).toBe(0);
-    const reference = finalState(clean);
+    reference = finalState(clean);
+  });
+
+  it('SIGINT stops after the step, saves, exits 130, and --resume ends bit-identical', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgkd-int-'));
+    const r = await runUntil(dir, 'SIGINT', duration * 0.6);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted at epoch \d+, step \d+; checkpoint saved to .*last\.safetensors/);
+    const resumed = train(dir, ['--resume']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const after = finalState(dir);
+    expect(after.metrics).toEqual(reference.metrics);
+    for (const k of Object.keys(reference.data)) expect(after.data[k], k).toEqual(reference.data[k]);
+  });
+
+  it('a non-finite loss stops with the stage, epoch and step named (exit 3)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgkd-nan-'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', '--method', 'ce', '--student', 'plain2', '--dataset', 'synthetic',
+      '--synthetic-train', '256', '--synthetic-test', '64', '--epochs', '2', '--batch-size', '32', '--lr', '1e30', '--quiet', '--out', dir, '--name', 'n'], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' },
+    });
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/\[student-plain2-nokd\] non-finite loss \(\w+\) at epoch 1, step \d+/);
+  });
+
+  it('SIGKILL at a random moment, then --resume, ends bit-identical to an uninterrupted run', async () => {
 
     const killed = mkdtempSync(join(tmpdir(), 'dgkd-killed-'));
     // A random moment between 35% and 85% of a whole run: after start-up, before the end.
     const delay = duration * (0.35 + 0.5 * new Rng(Date.now() % 100000).next());
-    await new Promise<void>((done) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...ARGS, '--out', killed, '--name', 'r'], {
-        cwd: root, stdio: 'ignore', env: { ...process.env, DGKD_QUIET: '1' },
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
-      child.on('exit', () => {
-        clearTimeout(timer);
-        done();
-      });
-    });
+    await runUntil(killed, 'SIGKILL', delay);
     expect(existsSync(join(killed, 'r', 'summary.json')), 'the kill came after the run had finished').toBe(false);
     // No half-written file may remain looking complete: only whole checkpoints or temporary files.
     if (existsSync(join(killed, '_cache'))) {
