@@ -33,14 +33,19 @@ function finalState(out: string) {
   return { data, metrics };
 }
 
-function runUntil(out: string, signal: NodeJS.Signals, delay: number): Promise<{ code: number | null; stderr: string }> {
+/** Runs the training command and sends `signal` `delay` ms after start, or after stderr first matches `after`. */
+function runUntil(out: string, signal: NodeJS.Signals, delay: number, after?: RegExp): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...ARGS, '--out', out, '--name', 'r'], {
+    const args = after ? ARGS.filter((a) => a !== '--quiet') : ARGS;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...args, '--out', out, '--name', 'r'], {
       cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DGKD_QUIET: '1' },
     });
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill(signal), delay);
+    let timer: NodeJS.Timeout | undefined = after ? undefined : setTimeout(() => child.kill(signal), delay);
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (after && !timer && after.test(stderr)) timer = setTimeout(() => child.kill(signal), delay);
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
       done({ code, stderr });
@@ -62,7 +67,8 @@ describe('interruptions', () => {
 
   it('SIGINT stops after the step, saves, exits 130, and --resume ends bit-identical', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dgkd-int-'));
-    const r = await runUntil(dir, 'SIGINT', duration * 0.6);
+    // Interrupt the student's training (its first epoch takes a few seconds).
+    const r = await runUntil(dir, 'SIGINT', 500, /\[student-plain2-kd\] training/);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/interrupted at epoch \d+, step \d+; checkpoint saved to .*last\.safetensors/);
     const resumed = train(dir, ['--resume']);
