@@ -1,4 +1,4 @@
-// Shared timing code for the kernel benchmarks (bench/matmul.ts, bench/conv.ts).
+// Shared timing code for the kernel benchmarks (bench/matmul.ts, bench/run.ts).
 //
 // How a kernel is timed, and why:
 // - Each sample encodes `reps` dispatches back to back, submits them once, and waits for the queue to drain;
@@ -9,6 +9,8 @@
 //   the time the batch is expected to take, and only then await the queue.
 // - Several cases are measured round-robin (one sample of each per round) and each reports its median: on a
 //   shared, noisy machine that compares variants under the same conditions and ignores outliers.
+// - A case names the queue its work goes to (`BenchQueue`): our engine's runtime by default, or another library
+//   on the same adapter (bench/tfjs.ts), so both are timed by exactly the same code.
 
 import { initGpu } from '../engine/node/dawn.ts';
 import { runtime } from '../engine/runtime.ts';
@@ -20,11 +22,29 @@ export interface BenchCase {
   flops: number;
   /** Encodes one call of the kernel (no waiting); frees whatever it allocates. */
   run: () => void;
+  /** Where `run` queues its work; defaults to our engine's runtime. */
+  queue?: BenchQueue;
 }
+
+/** How to hand queued work to the GPU and wait for it: one per engine (ours, TensorFlow.js). */
+export interface BenchQueue {
+  /** Submits everything encoded so far. Must not wait. */
+  submit(): void;
+  /** Resolves when everything submitted has finished (raising any device error). */
+  drain(): Promise<void>;
+}
+
+/** Our engine's queue: submit collects the pending encoder, drain awaits onSubmittedWorkDone. */
+export const engineQueue: BenchQueue = {
+  submit: () => runtime().submit(),
+  drain: () => runtime().sync(),
+};
 
 export interface BenchResult {
   name: string;
   gflops: number;
+  /** Median calls of `run` per second (the same samples as `gflops`, for cases counted in images). */
+  perSecond: number;
   /** All samples, GFLOP/s, in the order taken. */
   samples: number[];
 }
@@ -50,18 +70,20 @@ export async function setup(json: boolean): Promise<string> {
   return rt.adapterDescription;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Encodes `reps` calls, then waits for them without spinning a core during most of the expected time. */
-async function runBatch(c: BenchCase, reps: number, expectMs: number): Promise<number> {
-  const rt = runtime();
+/**
+ * Encodes `reps` calls, then waits for them without spinning a core during most of the expected time.
+ * Returns the elapsed milliseconds.
+ */
+export async function runBatch(run: () => void, queue: BenchQueue, reps: number, expectMs: number): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < reps; i++) c.run();
-  rt.submit();
+  for (let i = 0; i < reps; i++) run();
+  queue.submit();
   // Sleep for most of the expected time (a little less, so an unusually fast batch is not overcharged).
   const rest = expectMs * 0.85 - (performance.now() - t0);
   if (rest > 1) await sleep(rest);
-  await rt.sync();
+  await queue.drain();
   return performance.now() - t0;
 }
 
@@ -74,22 +96,44 @@ export async function bench(cases: BenchCase[], opts: BenchOptions = {}): Promis
   const sampleMs = opts.sampleMs ?? 250;
   const plan = [];
   for (const c of cases) {
-    await runBatch(c, 1, 0); // warm-up: pipeline compile, first-touch of buffers
-    const once = await runBatch(c, 2, 0) / 2;
+    const queue = c.queue ?? engineQueue;
+    await runBatch(c.run, queue, 1, 0); // warm-up: pipeline compile, first-touch of buffers
+    const once = await runBatch(c.run, queue, 2, 0) / 2;
     const reps = Math.max(1, Math.min(200, Math.round(sampleMs / Math.max(once, 0.01))));
     // `once` was timed while spinning (no sleep), so it overestimates; start lower and let samples correct it.
-    plan.push({ c, reps, best: 0.8 * once * reps, samples: [] as number[] });
+    plan.push({ c, queue, reps, best: 0.8 * once * reps, samples: [] as number[], calls: [] as number[] });
   }
   for (let r = -1; r < rounds; r++) {
     for (const p of plan) {
-      // Expect the fastest batch seen so far: a slower one then just waits a little longer in sync().
-      const ms = await runBatch(p.c, p.reps, p.best);
+      // Expect the fastest batch seen so far: a slower one then just waits a little longer in drain().
+      const ms = await runBatch(p.c.run, p.queue, p.reps, p.best);
       p.best = Math.min(p.best, ms);
       if (r < 0) continue; // round -1 only settles the expected batch time
       p.samples.push((p.c.flops * p.reps) / (ms / 1000) / 1e9);
+      p.calls.push(p.reps / (ms / 1000));
     }
   }
-  return plan.map((p) => ({ name: p.c.name, gflops: median(p.samples), samples: p.samples }));
+  return plan.map((p) => ({ name: p.c.name, gflops: median(p.samples), perSecond: median(p.calls), samples: p.samples }));
+}
+
+/**
+ * Times `run` one call at a time, for work far longer than a sample (a training step): `warmup` untimed calls,
+ * then `n` timed ones, each waited for after sleeping through most of the fastest time seen so far.
+ * Returns the milliseconds of each timed call.
+ */
+export async function timeEach(run: () => void, queue: BenchQueue, n: number, warmup = 1): Promise<number[]> {
+  const warm: number[] = [];
+  for (let i = 0; i < warmup; i++) warm.push(await runBatch(run, queue, 1, 0));
+  // Warm-up calls waited while spinning (and the first one compiled pipelines), so they overestimate a call:
+  // expect less. With a single warm-up there is no usable guess; the first timed call then spins.
+  let best = warm.length > 1 ? 0.8 * Math.min(...warm.slice(1)) : 0;
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const ms = await runBatch(run, queue, 1, best);
+    best = best > 0 ? Math.min(best, ms) : ms;
+    times.push(ms);
+  }
+  return times;
 }
 
 export function median(xs: number[]): number {

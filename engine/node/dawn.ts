@@ -14,6 +14,8 @@ export const INSTALL_HINT = 'npm run setup:vulkan';
 
 // Dawn crashes at random if its instance is garbage-collected: every instance made is kept here for good.
 const instances: GPU[] = [];
+/** The instance whose adapter the engine uses (set by initGpu). */
+let engineInstance: GPU | null = null;
 
 export function readShader(file: string): string {
   const path = join(shaderDir, file);
@@ -84,6 +86,7 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
         `. Install one with \`${INSTALL_HINT}\` (Debian/Ubuntu, as root: Mesa lavapipe, or SwiftShader as a fallback).`,
     );
   }
+  engineInstance = instances[instances.length - 1]; // tryAdapter() pushed the instance that found it
   const wanted: (keyof GPUSupportedLimits)[] = [
     'maxStorageBufferBindingSize',
     'maxBufferSize',
@@ -102,4 +105,14 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   const rt = new Runtime(device, description, readShader);
   setRuntime(rt);
   return rt;
+}
+
+/**
+ * The WebGPU instance (what `navigator.gpu` is in a page) that produced the engine's adapter, already pointed
+ * at the same Vulkan driver. Another library in the same process (TensorFlow.js in bench/) can request its own
+ * adapter and device from it: a WebGPU adapter is consumed by its first device, so the engine's cannot be shared.
+ */
+export function gpuInstance(): GPU {
+  if (!engineInstance) throw new GpuError('no GPU instance yet: call `await initGpu()` first');
+  return engineInstance;
 }

@@ -1,0 +1,71 @@
+// Our engine's training step on CIFAR-shaped random data, and how it is timed — shared by bench/train_step.ts
+// and bench/run.ts (the comparison with TensorFlow.js), so both report the same thing.
+//
+// A step is what the trainer does: forward, softmax cross-entropy, backward, SGD with momentum and weight decay,
+// all encoded without waiting; the loss is queued for readback (Runtime.readLater). Steps are timed paced as the
+// trainer paces itself: one step in flight, the previous step's loss read back while the next one runs.
+
+import { Rng, backward, runtime, softmaxCrossEntropy, tensor, tidy } from '../engine/index.ts';
+import type { PendingRead } from '../engine/runtime.ts';
+import { SGD } from '../engine/nn/index.ts';
+import { createModel } from '../dgkd/models/index.ts';
+
+export interface TrainStep {
+  /** Encodes one training step and queues its loss for readback; nothing waits. */
+  step(): PendingRead;
+  dispose(): void;
+}
+
+/** A model of architecture `arch` (e.g. 'resnet8') with its optimiser, on one fixed random batch. */
+export function makeTrainStep(arch: string, batch: number, numClasses = 10): TrainStep {
+  const rng = new Rng(0);
+  const model = createModel(arch, { numClasses });
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  const x = Float32Array.from({ length: batch * 32 * 32 * 3 }, () => rng.normal());
+  const y = Int32Array.from({ length: batch }, () => rng.int(numClasses));
+  const rt = runtime();
+  return {
+    step() {
+      const loss = tidy(() => {
+        opt.zeroGrad();
+        // The batch is uploaded every step, as the trainer does.
+        const logits = model.forward(tensor(x, [batch, 32, 32, 3]));
+        const { loss } = softmaxCrossEntropy(logits, tensor(y, [batch], 'i32'));
+        backward(loss);
+        opt.step();
+        return loss;
+      });
+      const r = rt.readLater([{ buffer: loss.buffer, bytes: 4 }]);
+      loss.dispose();
+      return r;
+    },
+    dispose() {
+      opt.dispose();
+      model.dispose();
+      rt.trim();
+    },
+  };
+}
+
+/**
+ * Milliseconds of each of `steps` steps in the steady state, after `warmup` steps that compile every pipeline
+ * and fill the buffer pool. Step k is timed from the moment step k−1's loss arrived to the moment its own did.
+ */
+export async function timeTrainSteps(t: TrainStep, steps: number, warmup = 2): Promise<number[]> {
+  const rt = runtime();
+  for (let i = 0; i < warmup; i++) await t.step().wait();
+  rt.resetPacing();
+  const times: number[] = [];
+  let prev = t.step();
+  let last = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const next = t.step();
+    await prev.wait();
+    const now = performance.now();
+    times.push(now - last);
+    last = now;
+    prev = next;
+  }
+  await prev.wait();
+  return times;
+}
