@@ -8,7 +8,7 @@ export function expandTo(x: Tensor, shape: readonly number[], scale = 1): Tensor
   const out = new Tensor([...shape]);
   const r = toRank4([...shape], [broadcastStrides(x.shape, shape)], 'expand');
   dispatch({
-    shader: 'expand.wgsl',
+    shader: 'strided_copy.wgsl',
     constants: { D1: r.shape[1], D2: r.shape[2], D3: r.shape[3] },
     params: [out.size, ...r.strides[0], f32(scale)],
     buffers: [x.buffer, out.buffer],

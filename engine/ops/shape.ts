@@ -1,7 +1,8 @@
-// Layout ops: permute (rank ≤ 4, shaders/permute.wgsl) and flatten in PyTorch's NCHW order, so that a
+// Layout ops: permute (rank ≤ 4, shaders/strided_copy.wgsl) and flatten in PyTorch's NCHW order, so that a
 // plain CNN's first fully-connected layer has the same weights here as in a PyTorch checkpoint.
 
 import { record } from '../autograd.ts';
+import { f32 } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
 import { contiguousStrides, dispatch, elementGrid, shapeStr } from './util.ts';
 
@@ -15,9 +16,9 @@ function permuteKernel(x: Tensor, perm: number[]): Tensor {
   }
   const out = new Tensor(perm.map((p) => x.shape[p]));
   dispatch({
-    shader: 'permute.wgsl',
+    shader: 'strided_copy.wgsl',
     constants: { D1: outShape[1], D2: outShape[2], D3: outShape[3] },
-    params: [out.size, ...s],
+    params: [out.size, ...s, f32(1)],
     buffers: [x.buffer, out.buffer],
     workgroups: elementGrid(out.size),
     label: `permute [${perm.join(',')}]`,
