@@ -159,7 +159,7 @@ export function loadData(cfg: ExperimentConfig): Data {
   return data;
 }
 
-function makeObjective(cfg: ExperimentConfig, stage: Stage, data: Data, teacherModels: Classifier[]): Objective {
+function makeObjective(cfg: ExperimentConfig, stage: Stage, data: Data): Objective {
   const numClasses = data.numClasses;
   if (stage.method === 'ce') return new CrossEntropy();
   if (stage.method === 'ctkd') {
@@ -217,7 +217,7 @@ export async function runStage(cfg: ExperimentConfig, stage: Stage, data: Data, 
     mkdirSync(dir, { recursive: true });
     const trainers = stage.trainers.map((t) => loadTrained(cfg, t, data));
     try {
-      const objective = makeObjective(cfg, stage, data, trainers);
+      const objective = makeObjective(cfg, stage, data);
       progress.log(
         `[${stage.name}] training ${stage.arch} (${params} params) with ${stage.method}` +
           (stage.trainers.length ? ` from ${stage.trainers.map((t) => t.arch).join(', ')}` : '') +

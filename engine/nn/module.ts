@@ -3,7 +3,7 @@
 // exchanged. Internally conv weights are [KH, KW, Cin, Cout] (what the NHWC kernels want); they are
 // converted to PyTorch's [Cout, Cin, KH, KW] on export and back on import.
 
-import { Tensor, keep, tensor } from '../tensor.ts';
+import { Tensor, keep } from '../tensor.ts';
 
 export type Layout = 'plain' | 'conv';
 
@@ -149,7 +149,6 @@ export function loadStateDict(m: Module, state: Map<string, StateEntry>, source 
   }
 }
 
-export { tensor };
 
 /** A module that only holds named children (PyTorch's nn.Sequential/ModuleList, for naming). */
 export class Container extends Module {
