@@ -18,7 +18,10 @@ import { runtime } from '../engine/runtime.ts';
 export interface BenchCase {
   /** Printed in the table. */
   name: string;
-  /** Floating-point operations of one call of `run` (2 per multiply-add). */
+  /**
+   * Floating-point operations of one call of `run` (2 per multiply-add); results are this per second / 1e9.
+   * Another count works the same way (bench/run.ts passes images per call for its img/s cases).
+   */
   flops: number;
   /** Encodes one call of the kernel (no waiting); frees whatever it allocates. */
   run: () => void;
@@ -43,8 +46,6 @@ export const engineQueue: BenchQueue = {
 export interface BenchResult {
   name: string;
   gflops: number;
-  /** Median calls of `run` per second (the same samples as `gflops`, for cases counted in images). */
-  perSecond: number;
   /** All samples, GFLOP/s, in the order taken. */
   samples: number[];
 }
@@ -101,7 +102,7 @@ export async function bench(cases: BenchCase[], opts: BenchOptions = {}): Promis
     const once = await runBatch(c.run, queue, 2, 0) / 2;
     const reps = Math.max(1, Math.min(200, Math.round(sampleMs / Math.max(once, 0.01))));
     // `once` was timed while spinning (no sleep), so it overestimates; start lower and let samples correct it.
-    plan.push({ c, queue, reps, best: 0.8 * once * reps, samples: [] as number[], calls: [] as number[] });
+    plan.push({ c, queue, reps, best: 0.8 * once * reps, samples: [] as number[] });
   }
   for (let r = -1; r < rounds; r++) {
     for (const p of plan) {
@@ -110,30 +111,9 @@ export async function bench(cases: BenchCase[], opts: BenchOptions = {}): Promis
       p.best = Math.min(p.best, ms);
       if (r < 0) continue; // round -1 only settles the expected batch time
       p.samples.push((p.c.flops * p.reps) / (ms / 1000) / 1e9);
-      p.calls.push(p.reps / (ms / 1000));
     }
   }
-  return plan.map((p) => ({ name: p.c.name, gflops: median(p.samples), perSecond: median(p.calls), samples: p.samples }));
-}
-
-/**
- * Times `run` one call at a time, for work far longer than a sample (a training step): `warmup` untimed calls,
- * then `n` timed ones, each waited for after sleeping through most of the fastest time seen so far.
- * Returns the milliseconds of each timed call.
- */
-export async function timeEach(run: () => void, queue: BenchQueue, n: number, warmup = 1): Promise<number[]> {
-  const warm: number[] = [];
-  for (let i = 0; i < warmup; i++) warm.push(await runBatch(run, queue, 1, 0));
-  // Warm-up calls waited while spinning (and the first one compiled pipelines), so they overestimate a call:
-  // expect less. With a single warm-up there is no usable guess; the first timed call then spins.
-  let best = warm.length > 1 ? 0.8 * Math.min(...warm.slice(1)) : 0;
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ms = await runBatch(run, queue, 1, best);
-    best = best > 0 ? Math.min(best, ms) : ms;
-    times.push(ms);
-  }
-  return times;
+  return plan.map((p) => ({ name: p.c.name, gflops: median(p.samples), samples: p.samples }));
 }
 
 export function median(xs: number[]): number {
