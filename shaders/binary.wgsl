@@ -1,9 +1,9 @@
 // out[i] = OP(a[ia], b[ib]) with numpy-style broadcasting. The output is walked in row-major order over a
-// rank-4 shape; each operand has its own strides, 0 on the dimensions where it is broadcast.
+// rank-4 shape; each operand has its own strides, 0 on the dimensions where it is broadcast. (Operands of the
+// same shape take binary_same.wgsl.)
 // The output dims are override constants, not uniforms: CPU drivers have no vector integer division, and
 // dividing by a compile-time constant becomes a multiply and a shift (several times faster here).
 override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu input)
-override SAME: bool = false;  // both operands have the output's shape: index them directly
 override D1: u32 = 1u;
 override D2: u32 = 1u;
 override D3: u32 = 1u;
@@ -23,20 +23,13 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  var x: f32;
-  var y: f32;
-  if (SAME) {
-    x = a[i];
-    y = b[i];
-  } else {
-    var r = i;
-    let i3 = r % D3; r = r / D3;
-    let i2 = r % D2; r = r / D2;
-    let i1 = r % D1;
-    let i0 = r / D1;
-    x = a[i0 * p.sa0 + i1 * p.sa1 + i2 * p.sa2 + i3 * p.sa3];
-    y = b[i0 * p.sb0 + i1 * p.sb1 + i2 * p.sb2 + i3 * p.sb3];
-  }
+  var r = i;
+  let i3 = r % D3; r = r / D3;
+  let i2 = r % D2; r = r / D2;
+  let i1 = r % D1;
+  let i0 = r / D1;
+  let x = a[i0 * p.sa0 + i1 * p.sa1 + i2 * p.sa2 + i3 * p.sa3];
+  let y = b[i0 * p.sb0 + i1 * p.sb1 + i2 * p.sb2 + i3 * p.sb3];
   var v: f32;
   switch OP {
     case 0u: { v = x + y; }

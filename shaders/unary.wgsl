@@ -1,27 +1,28 @@
-// out[i] = OP(a[i]) on contiguous data; ALPHA is a per-dispatch scalar.
+// out = OP(a) on contiguous data, four elements per invocation (pooled buffers are padded to 16 bytes, so the
+// vec4 view always fits; the padding's values are computed and never read). ALPHA is a per-dispatch scalar.
 override OP: u32 = 0u;  // 0 relu, 1 exp, 2 log, 3 sqrt, 4 scale by alpha, 5 square, 6 add alpha, 7 fill alpha
 override WG: u32 = 64u;
 
-struct Params { n: u32, alpha: f32 }
+struct Params { n4: u32, alpha: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.n) { return; }
+  if (i >= p.n4) { return; }
   let x = a[i];
-  var v: f32;
+  var v: vec4<f32>;
   switch OP {
-    case 0u: { v = max(x, 0.0); }
+    case 0u: { v = max(x, vec4<f32>(0.0)); }
     case 1u: { v = exp(x); }
     case 2u: { v = log(x); }
     case 3u: { v = sqrt(x); }
     case 4u: { v = x * p.alpha; }
     case 5u: { v = x * x; }
     case 6u: { v = x + p.alpha; }
-    default: { v = p.alpha; }
+    default: { v = vec4<f32>(p.alpha); }
   }
   out[i] = v;
 }

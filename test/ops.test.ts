@@ -82,6 +82,18 @@ describe('elementwise', () => {
       await check(name, [gen([3, 7, 5])], gpu, ref, (g, x) => [refB(x, g)]);
     });
   }
+  it('addRelu (fused residual add + ReLU)', async () => {
+    await check(
+      'addRelu',
+      [randn([2, 3, 5, 7]), randn([2, 3, 5, 7])],
+      E.addRelu,
+      (a, b) => R.relu(R.add(a, b)),
+      (g, a, b) => {
+        const d = R.reluBackward(R.add(a, b), g);
+        return [d, d];
+      },
+    );
+  });
   it('scale', async () => {
     await check('scale', [randn([4, 9])], (x) => E.scale(x, -2.5), (x) => R.scale(x, -2.5), (g, x) => [R.scaleBackward(x, g, -2.5)]);
   });
@@ -175,13 +187,13 @@ describe('conv2d', () => {
 });
 
 describe('batchnorm', () => {
-  for (const relu of [false, true]) {
-    it(`training mode, running statistics and backward (relu=${relu})`, async () => {
-      const x = R.add(randn([3, 5, 4, 6], 2), R.rand([6], rng, -1, 1));
-      const gamma = R.rand([6], rng, 0.5, 1.5);
-      const beta = randn([6]);
-      const rm = randn([6]);
-      const rv = positive([6]);
+  for (const [relu, C] of [[false, 6], [true, 6], [false, 8], [true, 16]] as const) {
+    it(`training mode, running statistics and backward (relu=${relu}, ${C} channels)`, async () => {
+      const x = R.add(randn([3, 5, 4, C], 2), R.rand([C], rng, -1, 1));
+      const gamma = R.rand([C], rng, 0.5, 1.5);
+      const beta = randn([C]);
+      const rm = randn([C]);
+      const rv = positive([C]);
       const refRun = R.batchnorm2dTrain(x, gamma, beta, { runningMean: rm, runningVar: rv, momentum: 0.1 });
       const runMean = up(rm);
       const runVar = up(rv);
@@ -204,12 +216,12 @@ describe('batchnorm', () => {
       R.expectClose(await down(runVar), refRun.runningVar.data, TOL, 'running var');
     });
   }
-  it('eval mode uses the running statistics', async () => {
-    const x = randn([2, 3, 3, 4]);
-    const gamma = R.rand([4], rng, 0.5, 1.5);
-    const beta = randn([4]);
-    const rm = randn([4]);
-    const rv = positive([4]);
+  for (const C of [3, 4]) it(`eval mode uses the running statistics (${C} channels)`, async () => {
+    const x = randn([2, 3, 3, C]);
+    const gamma = R.rand([C], rng, 0.5, 1.5);
+    const beta = randn([C]);
+    const rm = randn([C]);
+    const rv = positive([C]);
     await check(
       'batchnorm eval',
       [x, gamma, beta],

@@ -3,7 +3,7 @@
 // shortcut where the shape changes, global average pool, FC. Names follow the PyTorch code
 // (`layer1.0.conv1.weight`, `layer2.0.downsample.0.weight`, …).
 
-import { Rng, Tensor, add, globalAvgPool, relu } from '../../engine/index.ts';
+import { Rng, Tensor, addRelu, globalAvgPool } from '../../engine/index.ts';
 import { BatchNorm2d, Conv2d, Linear, Module } from '../../engine/nn/index.ts';
 import { Classifier, type ModelConfig, type ModelOutput } from './model.ts';
 
@@ -41,7 +41,7 @@ export class BasicBlock extends Module {
   forward(x: Tensor): Tensor {
     const h = this.bn1.forward(this.conv1.forward(x), true);
     const out = this.bn2.forward(this.conv2.forward(h));
-    return relu(add(out, this.downsample ? this.downsample.forward(x) : x));
+    return addRelu(out, this.downsample ? this.downsample.forward(x) : x);
   }
 }
 

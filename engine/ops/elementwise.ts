@@ -4,21 +4,33 @@
 import { record, needsGrad } from '../autograd.ts';
 import { f32 } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
-import { broadcastShapes, broadcastStrides, dispatch, elementGrid, sameShape, toRank4 } from './util.ts';
+import { broadcastShapes, broadcastStrides, dispatch, elementGrid, sameShape, shapeStr, toRank4 } from './util.ts';
 import { sumToShape } from './reduce.ts';
 
-const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4 } as const;
+const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4, addRelu: 5 } as const;
 const UNARY = { relu: 0, exp: 1, log: 2, sqrt: 3, scale: 4, square: 5, addScalar: 6, fill: 7 } as const;
 
 function binaryKernel(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
+  if (sameShape(a.shape, b.shape)) {
+    const out = new Tensor([...a.shape]);
+    const n4 = Math.ceil(out.size / 4);
+    dispatch({
+      shader: 'binary_same.wgsl',
+      constants: { OP: BINARY[op] },
+      params: [n4],
+      buffers: [a.buffer, b.buffer, out.buffer],
+      workgroups: elementGrid(n4),
+      label: op,
+    });
+    return out;
+  }
+  if (op === 'addRelu') throw new RangeError(`addRelu: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ`);
   const shape = broadcastShapes(op, a.shape, b.shape);
   const out = new Tensor(shape);
   const r = toRank4(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], op);
-  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  const [, D1, D2, D3] = same ? [1, 1, 1, 1] : r.shape;
   dispatch({
     shader: 'binary.wgsl',
-    constants: { OP: BINARY[op], SAME: same ? 1 : 0, D1, D2, D3 },
+    constants: { OP: BINARY[op], D1: r.shape[1], D2: r.shape[2], D3: r.shape[3] },
     params: [out.size, ...r.strides[0], ...r.strides[1]],
     buffers: [a.buffer, b.buffer, out.buffer],
     workgroups: elementGrid(out.size),
@@ -29,12 +41,13 @@ function binaryKernel(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
 
 function unaryKernel(op: keyof typeof UNARY, a: Tensor, alpha = 0): Tensor {
   const out = new Tensor([...a.shape]);
+  const n4 = Math.ceil(a.size / 4);
   dispatch({
     shader: 'unary.wgsl',
     constants: { OP: UNARY[op] },
-    params: [a.size, f32(alpha)],
+    params: [n4, f32(alpha)],
     buffers: [a.buffer, out.buffer],
-    workgroups: elementGrid(a.size),
+    workgroups: elementGrid(n4),
     label: op,
   });
   return out;
@@ -65,6 +78,15 @@ export const div = (a: Tensor, b: Tensor) =>
 export const relu = (x: Tensor) =>
   record(unaryKernel('relu', x), 'relu', [x], (g) => [binaryKernel('reluBackward', g, x)]);
 
+/** relu(a + b) in one pass, for residual connections; a and b have the same shape. */
+export const addRelu = (a: Tensor, b: Tensor): Tensor => {
+  const y = binaryKernel('addRelu', a, b);
+  return record(y, 'addRelu', [a, b], (g) => {
+    const d = binaryKernel('reluBackward', g, y);
+    return [d, d.reshape([...b.shape])];
+  });
+};
+
 export const exp = (x: Tensor): Tensor => {
   const y = unaryKernel('exp', x);
   return record(y, 'exp', [x], (g) => [binaryKernel('mul', g, y)]);
@@ -91,12 +113,13 @@ export const addScalar = (x: Tensor, c: number) =>
 /** A tensor of the given shape filled with one value (a GPU-side fill; no upload). */
 export const filled = (shape: number[], value: number, like: Tensor) => {
   const out = new Tensor(shape);
+  const n4 = Math.ceil(out.size / 4);
   dispatch({
     shader: 'unary.wgsl',
     constants: { OP: UNARY.fill },
-    params: [out.size, f32(value)],
+    params: [n4, f32(value)],
     buffers: [like.buffer, out.buffer],
-    workgroups: elementGrid(out.size),
+    workgroups: elementGrid(n4),
     label: 'fill',
   });
   return out;

@@ -1,4 +1,4 @@
-export { add, sub, mul, div, relu, exp, log, sqrt, square, scale, neg, addScalar } from './elementwise.ts';
+export { add, addRelu, sub, mul, div, relu, exp, log, sqrt, square, scale, neg, addScalar } from './elementwise.ts';
 export { sum, mean } from './reduce.ts';
 export { matmul } from './matmul.ts';
 export { conv2d } from './conv2d.ts';

@@ -1,0 +1,28 @@
+// out = OP(a, b) for operands of the same shape, four elements per invocation (see unary.wgsl for why the
+// vec4 view is safe). Broadcasting operands go through binary.wgsl instead.
+override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu output), 5 relu(a + b)
+override WG: u32 = 64u;
+
+struct Params { n4: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n4) { return; }
+  let x = a[i];
+  let y = b[i];
+  var v: vec4<f32>;
+  switch OP {
+    case 0u: { v = x + y; }
+    case 1u: { v = x - y; }
+    case 2u: { v = x * y; }
+    case 3u: { v = x / y; }
+    case 4u: { v = select(vec4<f32>(0.0), x, y > vec4<f32>(0.0)); }
+    default: { v = max(x + y, vec4<f32>(0.0)); }
+  }
+  out[i] = v;
+}
