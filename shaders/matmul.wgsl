@@ -1,60 +1,59 @@
-// C[M,N] = A[M,K] · B[K,N] for any strides (so transposed operands cost nothing extra), register-blocked:
-// each invocation accumulates a TM×TN block of C in vec4 registers.
+// C[M,N] = A[M,K] · B[K,N] as a sum of outer products: at each k, a column of A times a row of B. Each invocation
+// accumulates a TM×TN block of C in vec4 registers. Both operands come k-major, with rows padded to a multiple of
+// 4 floats so that they load as vec4s: At4 = Aᵀ [K][M4·4] and B4 = B [K][N4·4]. engine/ops/matmul.ts packs them
+// (pack_vec4.wgsl) when the caller's layout differs: O(M·K + K·N) work next to the multiply's O(M·N·K).
 //
-// Mapping chosen for CPU Vulkan drivers (llvmpipe runs 8 invocations as the lanes of one SIMD vector):
-// the invocations of a workgroup cover consecutive row blocks of ONE column block, so every lane reads the
-// same B addresses (uniform loads) and only the TM loads of A per k step are gathers; FMAs per gathered
-// load grow with TN. No shared memory: on CPU drivers barriers cost more than they save (engine-notes.md).
-override TM: u32 = 4u;    // rows of C per invocation
-override TN: u32 = 16u;   // columns of C per invocation: a multiple of 4, at most 16
-override WG: u32 = 64u;   // invocations per workgroup
-const MAX_ACC = 64u;      // (16 × 16) / 4 vec4 accumulators
+// Why this shape, on CPU Vulkan drivers (llvmpipe runs 8 invocations as the 8 lanes of one SIMD vector):
+// - llvmpipe (Mesa 25) loads from a storage buffer lane by lane — extract the lane's address, bounds-check,
+//   load, insert — unless the address is a compile-time constant; lanes reading the same address do not help.
+//   Such a load costs about a dozen instructions per lane, an 8-wide FMA about four (with its register spills),
+//   so speed follows FMAs per load: TM·TN FMAs per k for TM/4 + TN/4 vec4 loads here. Reading B in vec4s made
+//   the kernel 1.4× faster than scalar loads, and A in vec4s (rows 4 at a time, which needs Aᵀ) another 1.4×.
+// - the accumulators are vec4s over 4 columns; each A value is broadcast into vec4 FMAs with B's vec4s.
+// - invocation `lid` owns row quads q0 + g·WG (rows 4q..4q+3): neighbouring lanes read neighbouring 16 bytes.
+// - a plain step-1 k loop; the driver unrolls the g/e/j loops inside it (constant trip counts). 16×16 blocks
+//   are the largest it still unrolls well (see engine/ops/tiles.ts for the cliffs).
+// - no workgroup memory: a B tile shared through workgroup memory measured 1.5× slower (barriers, and reads
+//   from workgroup memory are lane by lane too).
+override TM: u32 = 16u;   // rows of C per invocation: a multiple of 4, at most 16
+override TN: u32 = 16u;   // columns of C per invocation: a multiple of 4, at most 32
+override WG: u32 = 8u;    // invocations per workgroup
 
 struct Params {
-  M: u32, N: u32, K: u32, batchA: u32,
-  sam: u32, sak: u32, sbk: u32, sbn: u32,   // element strides of A (row, k) and B (k, col)
-  batchB: u32, batchC: u32, _p0: u32, _p1: u32,
+  M: u32, N: u32, K: u32, _p0: u32,
+  M4: u32, N4: u32, _p1: u32, _p2: u32,   // row lengths of At4 and B4 in vec4s
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(1) var<storage, read> At4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
-  let row0 = (wid.x * WG + lid) * TM;
-  let col0 = wid.y * TN;
-  let aBase = wid.z * p.batchA;
-  let bBase = wid.z * p.batchB;
-  var acc: array<vec4<f32>, MAX_ACC>;
-  for (var i = 0u; i < TM * TN / 4u; i++) { acc[i] = vec4<f32>(0.0); }
-  // Clamp out-of-range rows and columns to the last valid one instead of branching in the k loop;
+  let q0 = wid.x * WG * (TM / 4u) + lid;   // first row quad of this invocation
+  let col4 = wid.y * (TN / 4u);            // first vec4 column of this block
+  var acc: array<array<vec4<f32>, 8>, 16>;
+  // Out-of-range quads and columns are clamped to the last valid one instead of branching in the k loop;
   // their results are simply not stored.
-  var aRow: array<u32, 16>;
-  for (var i = 0u; i < TM; i++) { aRow[i] = aBase + min(row0 + i, p.M - 1u) * p.sam; }
-  var bCol: array<u32, 16>;
-  for (var j = 0u; j < TN; j++) { bCol[j] = bBase + min(col0 + j, p.N - 1u) * p.sbn; }
+  var quad: array<u32, 4>;
+  for (var g = 0u; g < TM / 4u; g++) { quad[g] = min(q0 + g * WG, p.M4 - 1u); }
   for (var k = 0u; k < p.K; k++) {
-    let ak = k * p.sak;
-    let bk = k * p.sbk;
-    var b: array<vec4<f32>, 4>;
-    for (var j = 0u; j < TN / 4u; j++) {
-      b[j] = vec4<f32>(B[bk + bCol[4u * j]], B[bk + bCol[4u * j + 1u]], B[bk + bCol[4u * j + 2u]], B[bk + bCol[4u * j + 3u]]);
-    }
-    for (var i = 0u; i < TM; i++) {
-      let a = A[aRow[i] + ak];
-      for (var j = 0u; j < TN / 4u; j++) {
-        acc[i * (TN / 4u) + j] = fma(vec4<f32>(a), b[j], acc[i * (TN / 4u) + j]);
+    var b: array<vec4<f32>, 8>;
+    for (var j = 0u; j < TN / 4u; j++) { b[j] = B4[k * p.N4 + min(col4 + j, p.N4 - 1u)]; }
+    for (var g = 0u; g < TM / 4u; g++) {
+      let a4 = At4[k * p.M4 + quad[g]];   // rows 4q..4q+3 at this k
+      for (var e = 0u; e < 4u; e++) {
+        let a = vec4<f32>(a4[e]);
+        for (var j = 0u; j < TN / 4u; j++) { acc[4u * g + e][j] = fma(a, b[j], acc[4u * g + e][j]); }
       }
     }
   }
-  let cBase = wid.z * p.batchC;
   for (var i = 0u; i < TM; i++) {
-    let r = row0 + i;
-    if (r >= p.M) { break; }
+    let r = 4u * (q0 + (i / 4u) * WG) + i % 4u;
+    if (r >= p.M) { continue; }
     for (var j = 0u; j < TN; j++) {
-      let c = col0 + j;
-      if (c < p.N) { C[cBase + r * p.N + c] = acc[i * (TN / 4u) + j / 4u][j % 4u]; }
+      let c = 4u * col4 + j;
+      if (c < p.N) { C[r * p.N + c] = acc[i][j / 4u][j % 4u]; }
     }
   }
 }

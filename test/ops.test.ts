@@ -124,6 +124,7 @@ describe('matmul', () => {
     [67, 33, 19],
     [130, 70, 129],
     [1, 300, 17],
+    [200, 160, 96], // > 2M multiply-adds: the large-problem tiles
   ];
   for (const [M, N, K] of sizes) {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
@@ -160,6 +161,10 @@ describe('conv2d', () => {
     { N: 1, H: 7, W: 5, Cin: 2, Cout: 3, k: 5, stride: 1, pad: 2, bias: true },
     { N: 4, H: 10, W: 10, Cin: 16, Cout: 32, k: 3, stride: 2, pad: 1, bias: false },
     { N: 2, H: 12, W: 12, Cin: 19, Cout: 20, k: 3, stride: 1, pad: 1, bias: true },
+    // Large enough (> 2M multiply-adds) to take the tuned tiles, as in real training:
+    { N: 8, H: 16, W: 16, Cin: 16, Cout: 32, k: 3, stride: 1, pad: 1, bias: false },
+    { N: 8, H: 16, W: 16, Cin: 3, Cout: 16, k: 3, stride: 1, pad: 1, bias: true },
+    { N: 6, H: 12, W: 12, Cin: 32, Cout: 64, k: 3, stride: 2, pad: 1, bias: false },
   ];
   for (const c of cases) {
     it(JSON.stringify(c), async () => {

@@ -1,10 +1,15 @@
 // 2-D convolution, NHWC activations and [KH, KW, Cin, Cout] weights. Forward, input gradient and weight
-// gradient are each one implicit-GEMM kernel (shaders/conv2d_*.wgsl) on the same register-blocked core; the
-// weight gradient splits its long pixel dimension across workgroups and sums the slices in a second pass.
+// gradient are each one implicit-GEMM kernel (shaders/conv2d_*.wgsl) on the same register-blocked core as
+// matmul.wgsl; the weight gradient splits its long pixel dimension across workgroups and sums the slices in a
+// second pass. Each kernel reads its right-hand operand in vec4s from rows padded to a multiple of 4: the
+// weights as they are (forward, when Cout % 4 == 0), transposed per tap (input gradient, always: a few KB), dY as
+// it is (weight gradient, when Cout % 4 == 0); the weight gradient also reads X in vec4s of 4 channels (when
+// Cin % 4 == 0). packVec4 makes the padded copy when one is needed.
 
 import { needsGrad, record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
 import { sumKernel } from './reduce.ts';
+import { packVec4 } from './matmul.ts';
 import { tileFor } from './tiles.ts';
 import { dispatch, elementGrid, grid, shapeStr } from './util.ts';
 
@@ -44,16 +49,19 @@ function rowGroups(rows: number, perGroup: number): { x: number; z: number } {
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   const out = new Tensor([g.N, g.Ho, g.Wo, g.Cout]);
   const M = g.N * g.Ho * g.Wo;
-  const t = tileFor('conv_fwd', M, g.Cout, g.KH * g.KW * g.Cin);
+  const K = g.KH * g.KW * g.Cin;
+  const t = tileFor('conv_fwd', M, g.Cout, K);
   const { x: gx, z: gz } = rowGroups(M, t.WG * t.TM);
+  const w4 = g.Cout % 4 === 0 ? null : packVec4(w, 1, K, g.Cout, 0, g.Cout, 1);
   dispatch({
     shader: 'conv2d_fwd.wgsl',
     constants: { TM: t.TM, TN: t.TN, WG: t.WG },
-    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, bias ? 1 : 0],
-    buffers: [x.buffer, w.buffer, (bias ?? w).buffer, out.buffer],
+    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, bias ? 1 : 0, Math.ceil(g.Cout / 4), 0, 0, 0],
+    buffers: [x.buffer, (w4 ?? w).buffer, (bias ?? w).buffer, out.buffer],
     workgroups: [gx, Math.ceil(g.Cout / t.TN), gz],
     label: `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`,
   });
+  w4?.dispose();
   return out;
 }
 
@@ -62,43 +70,57 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   const M = g.N * g.H * g.W;
   const t = tileFor('conv_dgrad', M, g.Cin, g.KH * g.KW * g.Cout);
   const { x: gx, z: gz } = rowGroups(M, t.WG * t.TM);
+  // Per tap, W[ci, co] transposed to [co, ci] (rows padded to 4): the kernel's B[k = (tap, co), ci].
+  const wt = packVec4(w, g.KH * g.KW, g.Cout, g.Cin, g.Cin * g.Cout, 1, g.Cout);
   dispatch({
     shader: 'conv2d_dgrad.wgsl',
-    constants: { TM: t.TM, TN: t.TN, WG: t.WG },
-    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, 0],
-    buffers: [dy.buffer, w.buffer, dx.buffer],
+    constants: { TM: t.TM, TN: t.TN, WG: t.WG, STRIDE: g.stride },
+    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, Math.ceil(g.Cin / 4)],
+    buffers: [dy.buffer, wt.buffer, dx.buffer],
     workgroups: [gx, Math.ceil(g.Cin / t.TN), gz],
     label: `conv2d input-grad ${shapeStr(dy.shape)}`,
   });
+  wt.dispose();
   return dx;
 }
 
-/** Number of split-K slices: enough workgroups to keep every core busy, each slice still long. */
-export function wgradSplits(pixels: number, outTiles: number): number {
-  const target = Math.max(1, Math.ceil(64 / outTiles));
-  return Math.max(1, Math.min(target, Math.floor(pixels / 128), 256));
+/**
+ * Number of split-K slices for the weight gradient: enough invocations (row blocks × slices × column blocks) to
+ * fill two SIMD vectors per core many times over, while each slice keeps at least 64 pixels.
+ */
+export function wgradSplits(pixels: number, rowBlocks: number, colBlocks: number): number {
+  const target = Math.ceil(512 / (rowBlocks * colBlocks));
+  return Math.max(1, Math.min(target, Math.floor(pixels / 64), 256));
 }
 
 export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   const M = g.KH * g.KW * g.Cin;
   const P = g.N * g.Ho * g.Wo;
+  const Cin4 = Math.ceil(g.Cin / 4);
+  const C4 = Math.ceil(g.Cout / 4);
   const t = tileFor('conv_wgrad', M, g.Cout, P);
-  const tiles = Math.ceil(M / (t.WG * t.TM)) * Math.ceil(g.Cout / t.TN);
-  const splits = wgradSplits(P, tiles);
-  const chunk = Math.ceil(P / splits);
-  const partial = new Tensor([splits, M * g.Cout]);
+  const rowBlocks = Math.ceil((g.KH * g.KW * Cin4) / (t.TM / 4));
+  const colBlocks = Math.ceil(g.Cout / t.TN);
+  const chunk = Math.ceil(P / wgradSplits(P, rowBlocks, colBlocks));
+  const slices = Math.ceil(P / chunk);
+  // Channels padded to a multiple of 4 for vec4 loads (only for odd channel counts, e.g. an RGB input).
+  const x4 = g.Cin % 4 === 0 ? null : packVec4(x, 1, g.N * g.H * g.W, g.Cin, 0, g.Cin, 1);
+  const dy4 = g.Cout % 4 === 0 ? null : packVec4(dy, 1, P, g.Cout, 0, g.Cout, 1);
+  const partial = new Tensor([slices, M * g.Cout]);
   dispatch({
     shader: 'conv2d_wgrad.wgsl',
     constants: { TM: t.TM, TN: t.TN, WG: t.WG },
-    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, chunk],
-    buffers: [x.buffer, dy.buffer, partial.buffer],
-    workgroups: [Math.ceil(M / (t.WG * t.TM)), Math.ceil(g.Cout / t.TN), splits],
+    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, chunk, Cin4, C4, rowBlocks, slices],
+    buffers: [(x4 ?? x).buffer, (dy4 ?? dy).buffer, partial.buffer],
+    workgroups: [Math.ceil((rowBlocks * slices) / t.WG), colBlocks],
     label: `conv2d weight-grad ${shapeStr(x.shape)}`,
   });
+  x4?.dispose();
+  dy4?.dispose();
   const dw = new Tensor([g.KH, g.KW, g.Cin, g.Cout]);
   dispatch({
     shader: 'splitk_reduce.wgsl',
-    params: [dw.size, splits],
+    params: [dw.size, slices],
     buffers: [partial.buffer, dw.buffer],
     workgroups: elementGrid(dw.size),
     label: 'conv2d weight-grad reduce',

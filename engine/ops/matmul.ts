@@ -1,14 +1,35 @@
 // Matrix multiply with optional transposes (shaders/matmul.wgsl): op(a)·op(b) where op transposes when asked.
-// Transposes are just different strides, so backward (dA = dC·Bᵀ, dB = Aᵀ·dC) never copies.
+// The kernel reads both operands k-major in vec4s — Aᵀ as [K, M rounded up to 4] and B as [K, N rounded up to 4],
+// row-major — because on CPU drivers each load costs about a dozen instructions per SIMD lane (see the kernel),
+// and a vec4 load pays that once for 4 values. An operand that does not come that way is first packed into a temporary by pack_vec4.wgsl:
+// O(M·K + K·N) extra work next to the multiply's O(M·N·K). For backward (dA = dC·Bᵀ, dB = Aᵀ·dC) that is
+// just a different packing of the same tensors.
 
 import { needsGrad, record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
-import { dispatch, shapeStr } from './util.ts';
+import { dispatch, elementGrid, shapeStr } from './util.ts';
 import { tileFor } from './tiles.ts';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
+}
+
+/**
+ * Packs a strided matrix (per batch) into a new [batches, R, C4] tensor, C4 = C rounded up to a multiple of 4,
+ * with zeros in the padding: element (b, r, c) comes from src[b·sb + r·sr + c·sc]. Shared with conv2d.ts.
+ */
+export function packVec4(src: Tensor, batches: number, R: number, C: number, sb: number, sr: number, sc: number): Tensor {
+  const C4 = Math.ceil(C / 4) * 4;
+  const out = new Tensor([batches, R, C4]);
+  dispatch({
+    shader: 'pack_vec4.wgsl',
+    params: [batches, R, C, C4, sb, sr, sc, 0],
+    buffers: [src.buffer, out.buffer],
+    workgroups: elementGrid(out.size),
+    label: 'pack for vec4 loads',
+  });
+  return out;
 }
 
 /** The raw kernel, no autograd: C = op(A)·op(B). */
@@ -24,17 +45,22 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
     );
   }
   const out = new Tensor([M, N]);
-  const [sam, sak] = transA ? [1, M] : [K, 1];
-  const [sbk, sbn] = transB ? [1, K] : [N, 1];
+  // Aᵀ as [K, M4·4]: a transposed A with M % 4 == 0 is that already; B as [K, N4·4]: likewise an untransposed B.
+  const at = transA && M % 4 === 0 ? null : packVec4(a, 1, K, M, 0, transA ? M : 1, transA ? 1 : K);
+  const b4 = !transB && N % 4 === 0 ? null : packVec4(b, 1, K, N, 0, transB ? 1 : N, transB ? K : 1);
+  const M4 = Math.ceil(M / 4);
+  const N4 = Math.ceil(N / 4);
   const t = tileFor('matmul', M, N, K);
   dispatch({
     shader: 'matmul.wgsl',
     constants: { TM: t.TM, TN: t.TN, WG: t.WG },
-    params: [M, N, K, 0, sam, sak, sbk, sbn, 0, 0, 0, 0],
-    buffers: [a.buffer, b.buffer, out.buffer],
-    workgroups: [Math.ceil(M / (t.TM * t.WG)), Math.ceil(N / t.TN)],
+    params: [M, N, K, 0, M4, N4, 0, 0],
+    buffers: [(at ?? a).buffer, (b4 ?? b).buffer, out.buffer],
+    workgroups: [Math.ceil(M4 / ((t.TM / 4) * t.WG)), Math.ceil(N / t.TN)],
     label,
   });
+  at?.dispose();
+  b4?.dispose();
   return out;
 }
 

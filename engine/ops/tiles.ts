@@ -1,5 +1,17 @@
-// Tile shapes per kernel. Defaults suit CPU Vulkan drivers (see engine-notes.md); a tuned table for the current
-// adapter can replace them (setTiles), e.g. loaded from the on-disk cache that bench/tune.ts writes.
+// Tile shapes per kernel: the override constants TM (rows per invocation), TN (columns per invocation, a multiple
+// of 4) and WG (invocations per workgroup) of the register-blocked kernels (matmul.wgsl, conv2d_*.wgsl).
+// Defaults suit CPU Vulkan drivers (see engine-notes.md and the kernels' header comments); a tuned table for the
+// current adapter can replace them (setTiles), e.g. from a tuning run.
+//
+// Measured on lavapipe (llvmpipe, 2 cores, round-robin medians), what the defaults rely on:
+// - the kernels that read both operands in vec4s (matmul, conv weight gradient) are fastest with 16×16 blocks;
+//   the ones that gather one operand a float at a time (conv forward and input gradient) with 8×32, or 12×16 when
+//   there are at most 16 output columns.
+// - bigger blocks fall off a cliff: 16×32 7×, 8×64 5× slower. The driver's compiler (Mesa NIR: at most 32
+//   iterations and ~800 instructions per unrolled loop) then stops unrolling the block loops, or unrolls
+//   everything into one huge block that LLVM spills badly. 12-row blocks pay off at 16 columns (`narrow` below)
+//   but are 4× slower at 32.
+// - workgroups of 8 or 16 invocations (one or two 8-lane SIMD vectors) do as well as 64 and waste less on edges.
 
 export interface Tile {
   TM: number;
@@ -8,17 +20,45 @@ export interface Tile {
 }
 
 const defaults: Record<string, Tile> = {
-  matmul: { TM: 4, TN: 16, WG: 64 },
-  conv_fwd: { TM: 4, TN: 16, WG: 64 },
-  conv_dgrad: { TM: 4, TN: 16, WG: 64 },
-  conv_wgrad: { TM: 4, TN: 16, WG: 64 },
+  matmul: { TM: 16, TN: 16, WG: 8 },
+  conv_fwd: { TM: 8, TN: 32, WG: 16 },
+  conv_dgrad: { TM: 8, TN: 32, WG: 16 },
+  conv_wgrad: { TM: 16, TN: 16, WG: 8 },
+};
+
+/**
+ * The gathering kernels with at most 16 output columns (e.g. 16 channels): taller blocks make up for the narrower
+ * ones. 12×16 in workgroups of 8 measured 11–28% faster than 8×16 (64×32×32×16→16, input gradient / forward).
+ */
+const narrow: Record<string, Tile> = {
+  conv_fwd: { TM: 12, TN: 16, WG: 8 },
+  conv_dgrad: { TM: 12, TN: 16, WG: 8 },
 };
 
 let tuned: Record<string, Tile> = {};
 
-/** Tile for a kernel and problem shape: a tuned entry for this exact shape, else the kernel's default. */
+/**
+ * Tile for a kernel and problem shape [rows, columns, inner]: a tuned entry for this exact shape, else the kernel's
+ * tuned or default tile fitted to the shape:
+ * - TN is cut down towards the columns that exist (a 16-column output needs no 32-column block); it stays a power
+ *   of two so that few pipelines get compiled (each costs 0.5–3 s on lavapipe);
+ * - when the rows do not fill the blocks, TM·WG is lowered to waste fewer rows (the conv weight gradient lays its
+ *   invocations out over row blocks × pixel slices instead, so it is left alone).
+ * Small problems (under 2M multiply-adds) keep the plain tile: for them compiling one more pipeline would cost more
+ * than the work it saves.
+ */
 export function tileFor(kernel: string, ...dims: number[]): Tile {
-  return tuned[`${kernel}:${dims.join('x')}`] ?? tuned[kernel] ?? defaults[kernel];
+  const exact = tuned[`${kernel}:${dims.join('x')}`];
+  if (exact) return exact;
+  const t = tuned[kernel] ?? defaults[kernel];
+  const [rows, cols, inner = 1] = dims;
+  if (rows === undefined || cols === undefined || rows * cols * inner < 1 << 21) return t;
+  let TN = 4;
+  while (TN < t.TN && TN < cols) TN *= 2;
+  TN = Math.min(TN, t.TN);
+  const n = narrow[kernel];
+  const base = TN <= 16 && n && !tuned[kernel] ? n : t;
+  return kernel === 'conv_wgrad' ? { ...t, TN } : { ...fitRows(rows, base.TM, base.WG), TN };
 }
 
 export function setTiles(table: Record<string, Tile>): void {
@@ -27,4 +67,18 @@ export function setTiles(table: Record<string, Tile>): void {
 
 export function getTiles(): Record<string, Tile> {
   return { ...defaults, ...tuned };
+}
+
+/** Rows computed when `rows` are covered by blocks of TM·WG, counting a 4-row block as 1.25 (it loads more per FMA). */
+const cost = (rows: number, TM: number, WG: number) => Math.ceil(rows / (TM * WG)) * TM * WG * (TM < 8 ? 1.25 : 1);
+
+/** Lower block heights for few rows: TM halved while it stays a multiple of 4, one SIMD vector per workgroup. */
+function fitRows(rows: number, TM: number, WG: number): { TM: number; WG: number } {
+  let best = { TM, WG };
+  for (let tm = TM; tm >= 4 && tm % 4 === 0; tm /= 2) {
+    for (const wg of [WG, 8]) {
+      if (cost(rows, tm, wg) < cost(rows, best.TM, best.WG)) best = { TM: tm, WG: wg };
+    }
+  }
+  return best;
 }
