@@ -4,6 +4,8 @@ import { Tensor, tensor } from '../engine/index.ts';
 import type { T } from './reference.ts';
 
 process.env.DGKD_QUIET ??= '1';
+// Tests check the kernels with their default tiles, whatever a developer may have tuned on this machine.
+process.env.DGKD_NO_TUNE_CACHE ??= '1';
 export const gpuReady = initGpu();
 
 export function up(x: T, requiresGrad = false): Tensor {

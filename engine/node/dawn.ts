@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, globals } from 'webgpu';
 import { GpuError, Runtime, runtime, setRuntime } from '../runtime.ts';
+import { loadTuneCache } from './tune-cache.ts';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const shaderDir = join(projectRoot, 'shaders');
@@ -104,6 +105,9 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   if (options.log ?? !process.env.DGKD_QUIET) console.error(`[gpu] adapter: ${description}`);
   const rt = new Runtime(device, description, readShader);
   setRuntime(rt);
+  // Tile shapes tuned for this adapter by `npm run tune`, if it has been run here.
+  const tuned = process.env.DGKD_NO_TUNE_CACHE ? 0 : loadTuneCache(description);
+  if (tuned && (options.log ?? !process.env.DGKD_QUIET)) console.error(`[gpu] ${tuned} tuned tile shapes loaded`);
   return rt;
 }
 

@@ -48,7 +48,12 @@ let tuned: Record<string, Tile> = {};
  * than the work it saves.
  */
 export function tileFor(kernel: string, ...dims: number[]): Tile {
-  const exact = tuned[`${kernel}:${dims.join('x')}`];
+  const key = tileKey(kernel, dims);
+  if (forced) {
+    forced.asked.push(key);
+    return forced.tile;
+  }
+  const exact = tuned[key];
   if (exact) return exact;
   const t = tuned[kernel] ?? defaults[kernel];
   const [rows, cols, inner = 1] = dims;
@@ -61,6 +66,28 @@ export function tileFor(kernel: string, ...dims: number[]): Tile {
   return kernel === 'conv_wgrad' ? { ...t, TN } : { ...fitRows(rows, base.TM, base.WG), TN };
 }
 
+/** The key of a tuned entry: kernel and problem shape [rows, columns, inner], e.g. `conv_fwd:65536x16x144`. */
+export function tileKey(kernel: string, dims: number[]): string {
+  return `${kernel}:${dims.join('x')}`;
+}
+
+let forced: { tile: Tile; asked: string[] } | null = null;
+
+/**
+ * Runs fn with every kernel using `tile`, and returns the keys the kernels asked for: how a tuner tries a
+ * candidate on an op and learns which table entry the result belongs to.
+ */
+export function withTile(tile: Tile, fn: () => void): string[] {
+  forced = { tile, asked: [] };
+  try {
+    fn();
+    return forced.asked;
+  } finally {
+    forced = null;
+  }
+}
+
+/** Replaces the tuned table (entries keyed by kernel name, or by tileKey for one problem shape). */
 export function setTiles(table: Record<string, Tile>): void {
   tuned = { ...table };
 }
