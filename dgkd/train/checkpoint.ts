@@ -4,7 +4,7 @@
 
 import { readFileSync, existsSync } from 'node:fs';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafetensorsTensor } from '../../engine/io/safetensors.ts';
-import { loadStateDict, stateDict, StateDictError, type StateEntry } from '../../engine/nn/index.ts';
+import { convFromTorch, convToTorch, loadStateDict, stateDict, StateDictError, type StateEntry } from '../../engine/nn/index.ts';
 import type { SGD } from '../../engine/nn/index.ts';
 import type { Classifier } from '../models/index.ts';
 import { writeFileAtomic } from './atomic.ts';
@@ -44,32 +44,17 @@ export async function saveCheckpoint(path: string, model: Classifier, opt: SGD |
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-function layoutOf(model: Classifier, name: string) {
-  return model.namedState().find(([n]) => n === name)?.[2] ?? 'plain';
-}
-
+/** Momentum buffers have their parameter's internal layout; checkpoints hold the exported (PyTorch) one. */
 function toExportLayout(model: Classifier, name: string, data: Float32Array): Float32Array {
-  if (layoutOf(model, name) !== 'conv') return data;
-  const t = model.namedState().find(([n]) => n === name)![1];
-  const [KH, KW, Cin, Cout] = t.shape;
-  const out = new Float32Array(data.length);
-  for (let kh = 0; kh < KH; kh++)
-    for (let kw = 0; kw < KW; kw++)
-      for (let ci = 0; ci < Cin; ci++)
-        for (let co = 0; co < Cout; co++) out[((co * Cin + ci) * KH + kh) * KW + kw] = data[((kh * KW + kw) * Cin + ci) * Cout + co];
-  return out;
+  const entry = model.namedState().find(([n]) => n === name);
+  return entry && entry[2] === 'conv' ? convToTorch(data, entry[1].shape) : data;
 }
 
 function fromExportLayout(model: Classifier, name: string, data: Float32Array): Float32Array {
-  if (layoutOf(model, name) !== 'conv') return data;
-  const t = model.namedState().find(([n]) => n === name)![1];
-  const [KH, KW, Cin, Cout] = t.shape;
-  const out = new Float32Array(data.length);
-  for (let kh = 0; kh < KH; kh++)
-    for (let kw = 0; kw < KW; kw++)
-      for (let ci = 0; ci < Cin; ci++)
-        for (let co = 0; co < Cout; co++) out[((kh * KW + kw) * Cin + ci) * Cout + co] = data[((co * Cin + ci) * KH + kh) * KW + kw];
-  return out;
+  const entry = model.namedState().find(([n]) => n === name);
+  if (!entry || entry[2] !== 'conv') return data;
+  const [KH, KW, Cin, Cout] = entry[1].shape;
+  return convFromTorch(data, [Cout, Cin, KH, KW]);
 }
 
 export interface LoadedCheckpoint {

@@ -1,4 +1,4 @@
-export { Module, Container, stateDict, loadStateDict, expectedShapes, StateDictError } from './module.ts';
+export { Module, Container, convToTorch, convFromTorch, stateDict, loadStateDict, expectedShapes, StateDictError } from './module.ts';
 export type { StateEntry, Layout } from './module.ts';
 export { Conv2d, BatchNorm2d, Linear } from './layers.ts';
 export type { Conv2dConfig } from './layers.ts';

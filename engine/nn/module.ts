@@ -83,6 +83,7 @@ export class Module {
 }
 
 const CONV_TO_TORCH = [3, 2, 0, 1]; // [KH, KW, Cin, Cout] → [Cout, Cin, KH, KW]
+const CONV_FROM_TORCH = [2, 3, 1, 0]; // and back
 
 function permuteHost(data: Float32Array, shape: number[], perm: number[]): { data: Float32Array; shape: number[] } {
   const outShape = perm.map((p) => shape[p]);
@@ -99,6 +100,16 @@ function permuteHost(data: Float32Array, shape: number[], perm: number[]): { dat
     }
   }
   return { data: out, shape: outShape };
+}
+
+/** A conv weight [KH, KW, Cin, Cout] (ours) as PyTorch's [Cout, Cin, KH, KW]. */
+export function convToTorch(data: Float32Array, shape: readonly number[]): Float32Array {
+  return permuteHost(data, [...shape], CONV_TO_TORCH).data;
+}
+
+/** A PyTorch conv weight [Cout, Cin, KH, KW] in our [KH, KW, Cin, Cout] layout. */
+export function convFromTorch(data: Float32Array, torchShape: readonly number[]): Float32Array {
+  return permuteHost(data, [...torchShape], CONV_FROM_TORCH).data;
 }
 
 /** Reads every parameter and buffer back, in PyTorch names and layouts. */
@@ -144,7 +155,7 @@ export function loadStateDict(m: Module, state: Map<string, StateEntry>, source 
   }
   for (const [name, t, layout] of m.namedState()) {
     const e = state.get(name)!;
-    const data = layout === 'conv' ? permuteHost(e.data, e.shape, [2, 3, 1, 0]).data : e.data;
+    const data = layout === 'conv' ? convFromTorch(e.data, e.shape) : e.data;
     t.write(data);
   }
 }
