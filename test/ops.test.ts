@@ -161,6 +161,8 @@ describe('conv2d', () => {
     { N: 1, H: 7, W: 5, Cin: 2, Cout: 3, k: 5, stride: 1, pad: 2, bias: true },
     { N: 4, H: 10, W: 10, Cin: 16, Cout: 32, k: 3, stride: 2, pad: 1, bias: false },
     { N: 2, H: 12, W: 12, Cin: 19, Cout: 20, k: 3, stride: 1, pad: 1, bias: true },
+    { N: 2, H: 10, W: 9, Cin: 4, Cout: 5, k: 3, stride: 3, pad: 1, bias: false },
+    { N: 1, H: 7, W: 7, Cin: 3, Cout: 4, k: 5, stride: 2, pad: 0, bias: true },
     // Large enough (> 2M multiply-adds) to take the tuned tiles, as in real training:
     { N: 8, H: 16, W: 16, Cin: 16, Cout: 32, k: 3, stride: 1, pad: 1, bias: false },
     { N: 8, H: 16, W: 16, Cin: 3, Cout: 16, k: 3, stride: 1, pad: 1, bias: true },

@@ -67,19 +67,28 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom
 
 export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
-  const M = g.N * g.H * g.W;
-  const t = tileFor('conv_dgrad', M, g.Cin, g.KH * g.KW * g.Cout);
-  const { x: gx, z: gz } = rowGroups(M, t.WG * t.TM);
   // Per tap, W[ci, co] transposed to [co, ci] (rows padded to 4): the kernel's B[k = (tap, co), ci].
   const wt = packVec4(w, g.KH * g.KW, g.Cout, g.Cin, g.Cin * g.Cout, 1, g.Cout);
-  dispatch({
-    shader: 'conv2d_dgrad.wgsl',
-    constants: { TM: t.TM, TN: t.TN, WG: t.WG, STRIDE: g.stride },
-    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, Math.ceil(g.Cin / 4)],
-    buffers: [dy.buffer, wt.buffer, dx.buffer],
-    workgroups: [gx, Math.ceil(g.Cin / t.TN), gz],
-    label: `conv2d input-grad ${shapeStr(dy.shape)}`,
-  });
+  // One dispatch per pixel class (iy mod stride, ix mod stride): each visits only the taps that feed it.
+  const S = g.stride;
+  for (let py = 0; py < S; py++) {
+    for (let px = 0; px < S; px++) {
+      const Hc = Math.ceil((g.H - py) / S);
+      const Wc = Math.ceil((g.W - px) / S);
+      const M = g.N * Hc * Wc;
+      if (M <= 0) continue;
+      const t = tileFor('conv_dgrad', M, g.Cin, g.KH * g.KW * g.Cout);
+      const { x: gx, z: gz } = rowGroups(M, t.WG * t.TM);
+      dispatch({
+        shader: 'conv2d_dgrad.wgsl',
+        constants: { TM: t.TM, TN: t.TN, WG: t.WG, STRIDE: S },
+        params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, S, g.pad, Math.ceil(g.Cin / 4), py, px, Hc, Wc],
+        buffers: [dy.buffer, wt.buffer, dx.buffer],
+        workgroups: [gx, Math.ceil(g.Cin / t.TN), gz],
+        label: `conv2d input-grad ${shapeStr(dy.shape)}`,
+      });
+    }
+  }
   wt.dispose();
   return dx;
 }
