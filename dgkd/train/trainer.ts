@@ -212,7 +212,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       await drain(1);
       const elapsed = (performance.now() - te) / 1000;
       progress.update({ stage: o.stage, epoch, epochs: recipe.epochs, step: step + 1, steps, loss: lastLoss, acc: seen ? correctSum / seen : 0, imagesPerSec: (seen - seenAtStart) / elapsed });
-      if (o.signal?.stop) {
+      // Mid-epoch stop (SIGINT). At the epoch's last step the epoch is finished instead — evaluated and saved at
+      // the boundary below — because the loader has then already rolled over into the next epoch's order.
+      if (o.signal?.stop && step < steps - 1) {
         await drain(0);
         // The loader's position already points after this batch; saving mid-epoch keeps the exact order.
         await save(epoch, { lossSum, correctSum, seen });
@@ -246,6 +248,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     writeFileAtomic(metricsPath, history.map((h) => JSON.stringify(h)).join('\n') + '\n');
     if (improved) await saveTo(join(o.dir, BEST), epoch + 1, null);
     await save(epoch + 1, null);
+    if (o.signal?.stop && epoch + 1 < recipe.epochs) {
+      throw new Interrupted(`[${o.stage}] interrupted after epoch ${epoch + 1}; checkpoint saved to ${lastPath}`);
+    }
   }
   loader.close();
   opt.dispose();
