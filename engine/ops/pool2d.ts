@@ -14,55 +14,29 @@ function poolParams(op: string, x: Tensor, K: number) {
   return { N, H, W, C, Ho, Wo };
 }
 
-export function maxPool2d(x: Tensor, K = 2): Tensor {
-  const { N, H, W, C, Ho, Wo } = poolParams('maxPool2d', x, K);
+/** K×K pooling with stride K (shaders/pool2d.wgsl and pool2d_backward.wgsl): max or average. */
+function pool2d(x: Tensor, K: number, max: boolean): Tensor {
+  const op = max ? 'maxPool2d' : 'avgPool2d';
+  const { N, H, W, C, Ho, Wo } = poolParams(op, x, K);
+  const constants = { MAX: max ? 1 : 0, H, W, C, K };
   const y = new Tensor([N, Ho, Wo, C]);
-  dispatch({
-    shader: 'maxpool2d.wgsl',
-    constants: { H, W, C, K },
-    params: [y.size],
-    buffers: [x.buffer, y.buffer],
-    workgroups: elementGrid(y.size),
-    label: 'maxpool2d',
-  });
-  return record(y, 'maxPool2d', [x], (g) => {
+  dispatch({ shader: 'pool2d.wgsl', constants, params: [y.size], buffers: [x.buffer, y.buffer], workgroups: elementGrid(y.size), label: op });
+  return record(y, op, [x], (g) => {
     const dx = new Tensor([...x.shape]);
     dispatch({
-      shader: 'maxpool2d_backward.wgsl',
-      constants: { H, W, C, K },
+      shader: 'pool2d_backward.wgsl',
+      constants,
       params: [dx.size],
       buffers: [x.buffer, g.buffer, dx.buffer],
       workgroups: elementGrid(dx.size),
-      label: 'maxpool2d backward',
+      label: `${op} backward`,
     });
     return [dx];
   });
 }
 
-export function avgPool2d(x: Tensor, K = 2): Tensor {
-  const { N, H, W, C, Ho, Wo } = poolParams('avgPool2d', x, K);
-  const y = new Tensor([N, Ho, Wo, C]);
-  dispatch({
-    shader: 'avgpool2d.wgsl',
-    constants: { H, W, C, K },
-    params: [y.size],
-    buffers: [x.buffer, y.buffer],
-    workgroups: elementGrid(y.size),
-    label: 'avgpool2d',
-  });
-  return record(y, 'avgPool2d', [x], (g) => {
-    const dx = new Tensor([...x.shape]);
-    dispatch({
-      shader: 'avgpool2d_backward.wgsl',
-      constants: { H, W, C, K },
-      params: [dx.size],
-      buffers: [g.buffer, dx.buffer],
-      workgroups: elementGrid(dx.size),
-      label: 'avgpool2d backward',
-    });
-    return [dx];
-  });
-}
+export const maxPool2d = (x: Tensor, K = 2) => pool2d(x, K, true);
+export const avgPool2d = (x: Tensor, K = 2) => pool2d(x, K, false);
 
 /** [N, H, W, C] → [N, C]: the mean over all positions. */
 export function globalAvgPool(x: Tensor): Tensor {

@@ -1,7 +1,8 @@
-// Max pooling, K×K windows with stride K over NHWC data (floor for sizes that do not divide).
-// Ties go to the first maximum in row-major window order; the backward kernel recomputes the same choice,
-// so no argmax buffer is kept.
+// Pooling with K×K windows and stride K over NHWC data (floor for sizes that do not divide): the maximum
+// (MAX) or the average of each window. For max pooling, ties go to the first maximum in row-major window
+// order; pool2d_backward.wgsl recomputes the same choice, so no argmax buffer is kept.
 // Geometry as override constants: divisions by constants are cheap on CPU drivers (see binary.wgsl).
+override MAX: bool = true;
 override H: u32 = 2u;
 override W: u32 = 2u;
 override C: u32 = 1u;
@@ -24,11 +25,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let oy = (i / (C * Wo)) % Ho;
   let n = i / (C * Wo * Ho);
   var best = -3.4e38;
+  var total = 0.0;
   for (var ky = 0u; ky < K; ky++) {
     for (var kx = 0u; kx < K; kx++) {
       let v = x[((n * H + oy * K + ky) * W + ox * K + kx) * C + c];
-      if (v > best) { best = v; }
+      best = max(best, v);
+      total += v;
     }
   }
-  y[i] = best;
+  y[i] = select(total / f32(K * K), best, MAX);
 }
