@@ -134,6 +134,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   let startEpoch = 0;
   const metricsPath = join(o.dir, 'metrics.jsonl');
   const lastPath = join(o.dir, LAST);
+  // Sums of an epoch interrupted mid-way, restored so that its metrics equal an uninterrupted run's.
+  type Sums = { lossSum: number; correctSum: number; seen: number };
+  let partial: Sums | null = null;
 
   if (o.resume && existsSync(lastPath)) {
     const ck = readCheckpoint(lastPath);
@@ -148,6 +151,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     loader.setState(ck.meta.loader as LoaderState);
     methodRng.setState(ck.meta.methodRng as [number, number, number, number]);
     if (ck.meta.objective !== undefined) objective.setState?.(ck.meta.objective);
+    partial = (ck.meta.partial as Sums | null) ?? null;
     progress.log(`[${o.stage}] resuming after epoch ${startEpoch} from ${lastPath}`);
   }
 
@@ -157,10 +161,6 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   trainers.forEach((t) => t.eval());
   model.train();
   (objective.companions ?? []).forEach((c) => c.train());
-
-  // Sums of an epoch interrupted mid-way, restored so that its metrics equal an uninterrupted run's.
-  type Sums = { lossSum: number; correctSum: number; seen: number };
-  let partial = (o.resume && existsSync(lastPath) ? readCheckpoint(lastPath).meta.partial : null) as Sums | null;
 
   for (let epoch = startEpoch; epoch < recipe.epochs; epoch++) {
     const te = performance.now();

@@ -4,9 +4,7 @@
 import { needsGrad, record } from '../autograd.ts';
 import { f32 } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
-import { expandTo } from './expand.ts';
-import { sumKernel } from './reduce.ts';
-import { mean } from './reduce.ts';
+import { mean, sumKernel } from './reduce.ts';
 import { square, sub } from './elementwise.ts';
 import { assertShape, dispatch, sameShape, shapeStr, WG } from './util.ts';
 
@@ -91,4 +89,3 @@ export function mseLoss(a: Tensor, b: Tensor): Tensor {
   return mean(square(sub(a, b))).reshape([1]);
 }
 
-export { expandTo };
