@@ -4,7 +4,9 @@
 // nothing new after the first step: the live/peak counters below let tests check exactly that.
 
 // Read lazily: in Node the WebGPU globals exist only once engine/node/dawn.ts has installed them.
-const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+// UNIFORM too: a small operand that every invocation reads alike (the conv weights) is bound as a uniform buffer,
+// which CPU drivers load once per SIMD vector instead of lane by lane (see shaders/conv2d_rows.wgsl).
+const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** Rounds a byte size up to its size class: 16-byte aligned, then one of 4 steps per power of two. */
 export function sizeClass(bytes: number): number {

@@ -30,14 +30,21 @@ export interface DispatchSpec {
   constants?: Record<string, number>;
   /** The fields of the shader's `Params` uniform (binding 0), in declaration order. */
   params?: Param[];
-  /** Buffers bound at 1, 2, … in order (storage, or a caller-owned uniform where the shader says so). */
-  buffers: GPUBuffer[];
+  /**
+   * Buffers bound at 1, 2, … in order (storage, or a uniform where the shader says so); a GPUBufferBinding binds
+   * a window of a buffer (e.g. one column block of packed weights).
+   */
+  buffers: (GPUBuffer | GPUBufferBinding)[];
   workgroups: [number, number?, number?];
   /** Names the op in error messages (defaults to the shader's name). */
   label?: string;
   /** Groups dispatches in profiles (defaults to the shader's name). */
   profileLabel?: string;
 }
+
+const asBinding = (b: GPUBuffer | GPUBufferBinding): GPUBufferBinding => ('buffer' in b ? b : { buffer: b });
+const bindingKey = (b: GPUBuffer | GPUBufferBinding, id: number) =>
+  'buffer' in b ? `${id}@${b.offset ?? 0}+${b.size ?? ''}` : `${id}`;
 
 const MAX_CACHED_BIND_GROUPS = 20000;
 /** Dispatches collected before a submit: early submits let the driver start while JS keeps encoding. */
@@ -149,15 +156,15 @@ export class Runtime {
     return buf;
   }
 
-  private bindGroup(pipeline: GPUComputePipeline, buffers: GPUBuffer[], label: string): GPUBindGroup {
-    const key = this.pipelineIds.get(pipeline) + ':' + buffers.map((b) => this.id(b)).join(',');
+  private bindGroup(pipeline: GPUComputePipeline, buffers: (GPUBuffer | GPUBufferBinding)[], label: string): GPUBindGroup {
+    const key = this.pipelineIds.get(pipeline) + ':' + buffers.map((b) => bindingKey(b, this.id(asBinding(b).buffer))).join(',');
     let bg = this.bindGroups.get(key);
     if (!bg) {
       if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
       bg = this.device.createBindGroup({
         label,
         layout: pipeline.getBindGroupLayout(0),
-        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: buffers.map((b, binding) => ({ binding, resource: asBinding(b) })),
       });
       this.bindGroups.set(key, bg);
     }

@@ -1,16 +1,21 @@
-// 2-D convolution, NHWC activations and [KH, KW, Cin, Cout] weights. Forward, input gradient and weight
-// gradient are each one implicit-GEMM kernel (shaders/conv2d_*.wgsl) on the same register-blocked core as
-// matmul.wgsl; the weight gradient splits its long pixel dimension across workgroups and sums the slices in a
-// second pass. Each kernel reads its right-hand operand in vec4s from rows padded to a multiple of 4: the
-// weights as they are (forward, when Cout % 4 == 0), transposed per tap (input gradient, always: a few KB), dY as
-// it is (weight gradient, when Cout % 4 == 0); the weight gradient also reads X in vec4s of 4 channels (when
+// 2-D convolution, NHWC activations and [KH, KW, Cin, Cout] weights. Three kinds of kernel:
+// - stride 1 (forward, and the input gradient, which is then a convolution of dY with the mirrored weights):
+//   conv2d_rows.wgsl, a direct convolution over 16-pixel row segments with the weights bound as a uniform buffer,
+//   one dispatch per 16-column block (packed by conv2d_pack_weights.wgsl);
+// - otherwise (strided layers, rows under 16 pixels, weight blocks over 64 KB) each pass is one implicit-GEMM
+//   kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same register-blocked core as matmul.wgsl;
+// - the weight gradient (conv2d_wgrad.wgsl) always is an implicit GEMM that splits its long pixel dimension across
+//   workgroups and sums the slices in a second pass.
+// The GEMM kernels read their right-hand operand in vec4s from rows padded to a multiple of 4: the weights as
+// they are (forward, when Cout % 4 == 0), transposed per tap (input gradient, always: a few KB), dY as it is
+// (weight gradient, when Cout % 4 == 0); the weight gradient also reads X in vec4s of 4 channels (when
 // Cin % 4 == 0). packVec4 makes the padded copy when one is needed.
-
 import { needsGrad, record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
 import { sumKernel } from './reduce.ts';
 import { packVec4 } from './matmul.ts';
 import { tileFor } from './tiles.ts';
+import { runtime } from '../runtime.ts';
 import { dispatch, elementGrid, grid, shapeStr } from './util.ts';
 
 export interface Conv2dOptions {
@@ -46,7 +51,82 @@ function rowGroups(rows: number, perGroup: number): { x: number; z: number } {
   return { x, z };
 }
 
+// ---- the row-segment kernel with uniform-buffer weights (conv2d_rows.wgsl) ------------------------------------
+
+/** Bytes a uniform binding may hold (WebGPU's default limit; conv2d_rows.wgsl declares exactly this much). */
+const UNIFORM_BYTES = 65536;
+/** Columns per block of the row kernel. */
+const ROWS_TN = 16;
+
+/**
+ * Output pixels per invocation of the row kernel. 16 measured up to 2× faster than the implicit GEMM on 32- and
+ * 16-pixel rows; 8 and 12 were no faster than the GEMM (so narrower rows keep it). The price is compile time:
+ * lavapipe needs ~20 s for this pipeline the first time (8 pixels: 1 s); Mesa's shader cache keeps it after that.
+ */
+const ROWS_TM = 16;
+
+/**
+ * Whether the row kernel applies: stride 1 (at stride 2 it measured slower than the implicit GEMM: less reuse),
+ * output rows at least 16 pixels wide, the input window (TM + KW − 1 values) within the kernel's 32, and one
+ * column block of weights (KH·KW·R·16 floats) within a uniform binding.
+ */
+function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
+  return stride === 1 && Wo >= ROWS_TM && ROWS_TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
+}
+
+/**
+ * Y [N, Ho, Wo, C] = the row kernel over X [N, H, W, R] with weights packed from w ([KH, KW, Cin, Cout]); flip
+ * selects the input-gradient packing (see conv2d_pack_weights.wgsl).
+ */
+function convRows(
+  X: Tensor, w: Tensor, bias: Tensor | null, flip: boolean,
+  d: { N: number; H: number; W: number; R: number; Ho: number; Wo: number; C: number; KH: number; KW: number; pad: number },
+  label: string,
+): Tensor {
+  const out = new Tensor([d.N, d.Ho, d.Wo, d.C]);
+  const blocks = Math.ceil(d.C / ROWS_TN);
+  const align = runtime().limits.minUniformBufferOffsetAlignment / 4;
+  const stride = Math.ceil((d.KH * d.KW * d.R * ROWS_TN) / align) * align;
+  const total = (blocks - 1) * stride + UNIFORM_BYTES / 4;
+  const packed = new Tensor([total]);
+  const [wKH, wKW, Cin, Cout] = w.shape;
+  dispatch({
+    shader: 'conv2d_pack_weights.wgsl',
+    constants: { FLIP: flip ? 1 : 0 },
+    params: [wKH, wKW, Cin, Cout, ROWS_TN, stride, total, 0],
+    buffers: [w.buffer, packed.buffer],
+    workgroups: elementGrid(total),
+    label: `${label} (pack weights)`,
+  });
+  const TM = ROWS_TM;
+  const WG = 8;   // one SIMD vector; bigger workgroups measured no faster and waste more at the edges
+  const segs = Math.ceil(d.Wo / TM);
+  const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
+  for (let b = 0; b < blocks; b++) {
+    dispatch({
+      shader: 'conv2d_rows.wgsl',
+      constants: { TM, TN: ROWS_TN, WG, KW: d.KW },
+      params: [d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.pad, segs, b * ROWS_TN, bias ? 1 : 0],
+      buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, out.buffer],
+      workgroups: [gx, gy],
+      label,
+      profileLabel: flip ? 'conv2d_rows.wgsl (input-grad)' : 'conv2d_rows.wgsl (forward)',
+    });
+  }
+  packed.dispose();
+  return out;
+}
+
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
+  if (rowsFit(g.KH, g.KW, g.Cin, g.stride, g.Wo)) {
+    const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, pad: g.pad };
+    return convRows(x, w, bias, false, d, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);
+  }
+  return conv2dForwardGemm(x, w, bias, g);
+}
+
+/** The forward pass as an implicit GEMM (conv2d_fwd.wgsl): for weights too big for the row kernel. */
+export function conv2dForwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   const out = new Tensor([g.N, g.Ho, g.Wo, g.Cout]);
   const M = g.N * g.Ho * g.Wo;
   const K = g.KH * g.KW * g.Cin;
@@ -66,6 +146,17 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom
 }
 
 export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
+  // Stride 1: the input gradient is the convolution of dY with the mirrored, transposed weights, padded by K − 1 − pad.
+  const padT = g.KH - 1 - g.pad;
+  if (g.stride === 1 && g.KH === g.KW && padT >= 0 && rowsFit(g.KH, g.KW, g.Cout, 1, g.W)) {
+    const d = { N: g.N, H: g.Ho, W: g.Wo, R: g.Cout, Ho: g.H, Wo: g.W, C: g.Cin, KH: g.KH, KW: g.KW, pad: padT };
+    return convRows(dy, w, null, true, d, `conv2d input-grad ${shapeStr(dy.shape)}`);
+  }
+  return conv2dInputGradGemm(dy, w, g);
+}
+
+/** The input gradient as an implicit GEMM per pixel class (conv2d_dgrad.wgsl): strided convolutions, big weights. */
+export function conv2dInputGradGemm(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
   // Per tap, W[ci, co] transposed to [co, ci] (rows padded to 4): the kernel's B[k = (tap, co), ci].
   const wt = packVec4(w, g.KH * g.KW, g.Cout, g.Cin, g.Cin * g.Cout, 1, g.Cout);

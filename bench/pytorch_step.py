@@ -1,0 +1,120 @@
+"""PyTorch eager reference for bench/train_step.ts: the same CIFAR ResNet training step, timed the same way.
+
+The model matches dgkd/models/resnet.ts (3x3 conv 16 -> BN -> ReLU, three stages of 16/32/64 channels with
+(depth - 2) / 6 BasicBlocks, ReLU after the residual addition, 1x1 stride-2 conv + BN shortcut where the shape
+changes, global average pool, FC); the step is forward, cross-entropy, backward, SGD (lr 0.01, momentum 0.9,
+weight decay 1e-4) on one fixed random batch, fp32, channels-first (PyTorch's default). Like our trainer, the loss
+of step k is read back only after step k + 1 has been queued, so the device is never idle waiting for Python.
+
+    python3 bench/pytorch_step.py [--device cuda|cpu] [--batch 64] [--steps 20] [--models resnet8,resnet20] [--json]
+
+Prints one line per model (images/s, median step time); --json prints
+{"op":"train_step","impl":"pytorch-eager","model":...,"batch":...,"imagesPerSec":...,"stepMs":...,"device":...}.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(h))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, depth, num_classes=10):
+        super().__init__()
+        assert (depth - 2) % 6 == 0 and depth >= 8, f"depth must be 6n + 2, got {depth}"
+        n = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        layers, cin = [], 16
+        for cout, stride in ((16, 1), (32, 2), (64, 2)):
+            blocks = []
+            for i in range(n):
+                blocks.append(BasicBlock(cin, cout, stride if i == 0 else 1))
+                cin = cout
+            layers.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3 = layers
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def time_steps(model, batch, steps, device):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 3, 32, 32, generator=gen).to(device)
+    y = torch.randint(0, 10, (batch,), generator=gen).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    for _ in range(3):  # warm-up: cuDNN autotuning off, but allocator and kernels warm
+        step().item()
+    times = []
+    prev = step()
+    last = time.perf_counter()
+    for _ in range(steps):
+        nxt = step()
+        prev.item()  # the previous step's loss: waits for it, while the next one is queued
+        now = time.perf_counter()
+        times.append(now - last)
+        last = now
+        prev = nxt
+    prev.item()
+    return statistics.median(times) * 1000
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--models", default="resnet8,resnet20")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    device = torch.device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    for arch in args.models.split(","):
+        if not arch.startswith("resnet"):
+            raise SystemExit(f"--models: only CIFAR ResNets (resnet8, resnet20, ...), got {arch!r}")
+        model = ResNet(int(arch[len("resnet"):])).to(device).train()
+        ms = time_steps(model, args.batch, args.steps, device)
+        ips = args.batch * 1000 / ms
+        if args.json:
+            print(json.dumps({"op": "train_step", "impl": "pytorch-eager", "model": arch, "batch": args.batch,
+                              "imagesPerSec": round(ips, 2), "stepMs": round(ms, 2), "device": name,
+                              "torch": torch.__version__}))
+        else:
+            print(f"{arch:10} batch {args.batch}: {ips:10.1f} img/s (median step {ms:.1f} ms over {args.steps}) on {name}")
+
+
+if __name__ == "__main__":
+    main()
