@@ -8,7 +8,8 @@
 
 import { Rng } from '../engine/random.ts';
 import { randn } from '../engine/tensor.ts';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry } from '../engine/ops/conv2d.ts';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry, usesRowKernel } from '../engine/ops/conv2d.ts';
+import { runtime } from '../engine/runtime.ts';
 import { matmulKernel } from '../engine/ops/matmul.ts';
 import { withTile, type Tile } from '../engine/ops/tiles.ts';
 import { saveTuneCache } from '../engine/node/tune-cache.ts';
@@ -37,6 +38,15 @@ const VEC4: Tile[] = [
   { TM: 16, TN: 8, WG: 8 },
   { TM: 8, TN: 32, WG: 16 },
 ];
+// Where loops are unrolled in the kernel text (SwiftShader), big blocks take minutes to compile: small ones only.
+const SMALL: Tile[] = [
+  { TM: 4, TN: 8, WG: 16 },
+  { TM: 4, TN: 8, WG: 8 },
+  { TM: 8, TN: 4, WG: 8 },
+  { TM: 4, TN: 4, WG: 16 },
+];
+const gather = runtime().unrollLoops ? SMALL : GATHER;
+const vec4 = runtime().unrollLoops ? SMALL : VEC4;
 
 // (H, Cin → Cout, stride) of the 3×3 convs in CIFAR ResNets, plus the 1×1 stride-2 shortcuts.
 const CONVS = [
@@ -80,14 +90,17 @@ for (const N of batches) {
     const dy = randn([N, g.Ho, g.Wo, c.Cout], rng);
     const flops = 2 * N * g.Ho * g.Wo * c.Cout * c.k * c.k * c.Cin;
     const shape = `${N}x${c.H}x${c.H}x${c.Cin}->${c.Cout} k${c.k}s${c.s}`;
-    await tune(`fwd   ${shape}`, GATHER, flops, () => conv2dForward(x, w, null, g).dispose());
-    if (c.Cin > 3) await tune(`dgrad ${shape}`, GATHER, flops, () => conv2dInputGrad(dy, w, g).dispose());
-    await tune(`wgrad ${shape}`, VEC4, flops, () => conv2dWeightGrad(x, dy, g).dispose());
+    // Passes that run on the row kernel have no tiles to tune.
+    if (!usesRowKernel(g, 'forward')) await tune(`fwd   ${shape}`, gather, flops, () => conv2dForward(x, w, null, g).dispose());
+    if (c.Cin > 3 && !usesRowKernel(g, 'input-grad')) {
+      await tune(`dgrad ${shape}`, gather, flops, () => conv2dInputGrad(dy, w, g).dispose());
+    }
+    await tune(`wgrad ${shape}`, vec4, flops, () => conv2dWeightGrad(x, dy, g).dispose());
     [x, w, dy].forEach((t) => t.dispose());
   }
 }
 const a = randn([1024, 1024], rng);
 const b = randn([1024, 1024], rng);
-await tune('matmul 1024', VEC4, 2 * 1024 ** 3, () => matmulKernel(a, b).dispose());
+await tune('matmul 1024', vec4, 2 * 1024 ** 3, () => matmulKernel(a, b).dispose());
 console.log(`wrote ${saveTuneCache(adapter, table)} (${Object.keys(table).length} entries)`);
 process.exit(0);

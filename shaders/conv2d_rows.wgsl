@@ -44,7 +44,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let n = g / (p.segs * p.Ho);
   let ox0 = seg * TM;
   let ix0 = i32(ox0) - i32(p.pad);
-  let window = TM + KW - 1u;
   var acc: array<array<vec4<f32>, 4>, 16>;
   for (var ky = 0u; ky < p.KH; ky++) {
     let iy = i32(oy + ky) - i32(p.pad);
@@ -52,14 +51,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let rowBase = (n * p.H + u32(max(iy, 0))) * p.W;
     // Where each input value of the window starts, or −1 in the zero padding.
     var off: array<i32, XS>;
-    for (var t = 0u; t < window; t++) {
+    for (var t = 0u; t < TM + KW - 1u; t++) {
       let ix = ix0 + i32(t);
       let inside = rowInside && ix >= 0 && ix < i32(p.W);
       off[t] = select(-1, i32((rowBase + u32(max(ix, 0))) * p.R), inside);
     }
     for (var r = 0u; r < p.R; r++) {
       var xs: array<f32, XS>;
-      for (var t = 0u; t < window; t++) {
+      for (var t = 0u; t < TM + KW - 1u; t++) {
         let o = off[t];
         xs[t] = select(0.0, X[u32(max(o, 0)) + r], o >= 0);
       }

@@ -1,6 +1,6 @@
 // Every kernel against the float64 reference on random inputs of awkward sizes; every backward against the
 // reference's analytic gradient (itself checked against finite differences in reference.test.ts).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as E from '../engine/index.ts';
 import { Rng, backward, tidy, Tensor } from '../engine/index.ts';
 import * as R from './reference.ts';
@@ -365,4 +365,46 @@ describe('tidy', () => {
     out.dispose();
     expect(E.liveTensorCount()).toBe(before);
   });
+});
+
+// The same kernels with their loops unrolled in the WGSL text and the small tiles, as they run on SwiftShader
+// (engine/unroll.ts), here on whatever adapter the tests have.
+describe('kernels unrolled in the text (the SwiftShader path)', () => {
+  beforeAll(() => {
+    E.runtime().unrollLoops = true;
+  });
+  afterAll(() => {
+    E.runtime().unrollLoops = false;
+  });
+  it('matmul 67×19 · 19×33 and its gradients', async () => {
+    await check(
+      'matmul',
+      [randn([67, 19]), randn([19, 33])],
+      (x, y) => E.matmul(x, y),
+      (x, y) => R.matmul(x, y, false, false),
+      (g, x, y) => {
+        const r = R.matmulBackward(x, y, g, false, false);
+        return [r.da, r.db];
+      },
+      { rtol: 1e-3, atol: 1e-4 },
+    );
+  });
+  for (const c of [
+    { N: 2, H: 9, W: 17, Cin: 5, Cout: 6, k: 3, stride: 1, pad: 1 },
+    { N: 2, H: 9, W: 8, Cin: 4, Cout: 9, k: 3, stride: 2, pad: 1 },
+  ]) {
+    it(`conv2d ${JSON.stringify(c)} and its gradients`, async () => {
+      await check(
+        'conv2d',
+        [randn([c.N, c.H, c.W, c.Cin]), randn([c.k, c.k, c.Cin, c.Cout], 0.3)],
+        (xx, ww) => E.conv2d(xx, ww, null, { stride: c.stride, pad: c.pad }),
+        (xx, ww) => R.conv2d(xx, ww, null, c.stride, c.pad),
+        (g, xx, ww) => {
+          const r = R.conv2dBackward(xx, ww, g, c.stride, c.pad);
+          return [r.dx, r.dw];
+        },
+        { rtol: 1e-3, atol: 1e-4 },
+      );
+    });
+  }
 });

@@ -104,6 +104,8 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   const description = describeAdapter(adapter);
   if (options.log ?? !process.env.DGKD_QUIET) console.error(`[gpu] adapter: ${description}`);
   const rt = new Runtime(device, description, readShader);
+  // DGKD_UNROLL=1 / 0 forces loop unrolling in the kernel text on / off (the runtime decides per adapter otherwise).
+  if (process.env.DGKD_UNROLL) rt.unrollLoops = process.env.DGKD_UNROLL === '1';
   setRuntime(rt);
   // Tile shapes tuned for this adapter by `npm run tune`, if it has been run here.
   const tuned = process.env.DGKD_NO_TUNE_CACHE ? 0 : loadTuneCache(description);

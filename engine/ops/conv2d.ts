@@ -71,6 +71,8 @@ const ROWS_TM = 16;
  * column block of weights (KH·KW·R·16 floats) within a uniform binding.
  */
 function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
+  // Where kernels are unrolled in the text (SwiftShader), the 16×16 block would take minutes to compile.
+  if (runtime().unrollLoops) return false;
   return stride === 1 && Wo >= ROWS_TM && ROWS_TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
 }
 
@@ -117,8 +119,14 @@ function convRows(
   return out;
 }
 
+/** Whether a pass of this convolution runs on the row kernel (else on an implicit GEMM, whose tiles can be tuned). */
+export function usesRowKernel(g: Geometry, pass: 'forward' | 'input-grad'): boolean {
+  if (pass === 'forward') return rowsFit(g.KH, g.KW, g.Cin, g.stride, g.Wo);
+  return g.stride === 1 && g.KH === g.KW && g.KH - 1 - g.pad >= 0 && rowsFit(g.KH, g.KW, g.Cout, 1, g.W);
+}
+
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
-  if (rowsFit(g.KH, g.KW, g.Cin, g.stride, g.Wo)) {
+  if (usesRowKernel(g, 'forward')) {
     const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, pad: g.pad };
     return convRows(x, w, bias, false, d, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);
   }
@@ -148,7 +156,7 @@ export function conv2dForwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: 
 export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   // Stride 1: the input gradient is the convolution of dY with the mirrored, transposed weights, padded by K − 1 − pad.
   const padT = g.KH - 1 - g.pad;
-  if (g.stride === 1 && g.KH === g.KW && padT >= 0 && rowsFit(g.KH, g.KW, g.Cout, 1, g.W)) {
+  if (usesRowKernel(g, 'input-grad')) {
     const d = { N: g.N, H: g.Ho, W: g.Wo, R: g.Cout, Ho: g.H, Wo: g.W, C: g.Cin, KH: g.KH, KW: g.KW, pad: padT };
     return convRows(dy, w, null, true, d, `conv2d input-grad ${shapeStr(dy.shape)}`);
   }

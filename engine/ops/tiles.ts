@@ -13,6 +13,8 @@
 //   but are 4× slower at 32.
 // - workgroups of 8 or 16 invocations (one or two 8-lane SIMD vectors) do as well as 64 and waste less on edges.
 
+import { runtime } from '../runtime.ts';
+
 export interface Tile {
   TM: number;
   TN: number;
@@ -24,6 +26,18 @@ const defaults: Record<string, Tile> = {
   conv_fwd: { TM: 8, TN: 32, WG: 16 },
   conv_dgrad: { TM: 8, TN: 32, WG: 16 },
   conv_wgrad: { TM: 16, TN: 16, WG: 8 },
+};
+
+/**
+ * For drivers whose kernels get their loops unrolled in the WGSL text (SwiftShader, see engine/unroll.ts): 4×8
+ * blocks. Measured there (conv 16×32×32×16→16 forward, input and weight gradient): 4×8 1.7–2.2 GFLOP/s, 4×4 1.1–1.3, 8×4 1.5–1.9; 8×8 takes
+ * SwiftShader ~20 s to compile per pipeline and 12×16 minutes, so nothing bigger is used there.
+ */
+const small: Record<string, Tile> = {
+  matmul: { TM: 4, TN: 8, WG: 16 },
+  conv_fwd: { TM: 4, TN: 8, WG: 16 },
+  conv_dgrad: { TM: 4, TN: 8, WG: 16 },
+  conv_wgrad: { TM: 4, TN: 8, WG: 16 },
 };
 
 /**
@@ -55,6 +69,7 @@ export function tileFor(kernel: string, ...dims: number[]): Tile {
   }
   const exact = tuned[key];
   if (exact) return exact;
+  if (runtime().unrollLoops) return tuned[kernel] ?? small[kernel];
   const t = tuned[kernel] ?? defaults[kernel];
   const [rows, cols, inner = 1] = dims;
   if (rows === undefined || cols === undefined || rows * cols * inner < 1 << 21) return t;

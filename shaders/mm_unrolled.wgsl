@@ -1,0 +1,72 @@
+// C[M,N] = A[M,K] · B[K,N] as a sum of outer products: at each k, a column of A times a row of B. Each invocation
+// accumulates a TM×TN block of C in vec4 registers. Both operands come k-major, with rows padded to a multiple of
+// 4 floats so that they load as vec4s: At4 = Aᵀ [K][M4·4] and B4 = B [K][N4·4]. engine/ops/matmul.ts packs them
+// (pack_vec4.wgsl) when the caller's layout differs: O(M·K + K·N) work next to the multiply's O(M·N·K).
+//
+// Why this shape, on CPU Vulkan drivers (llvmpipe runs 8 invocations as the 8 lanes of one SIMD vector):
+// - llvmpipe (Mesa 25) loads from a storage buffer lane by lane — extract the lane's address, bounds-check,
+//   load, insert — unless the address is a compile-time constant; lanes reading the same address do not help.
+//   Such a load costs about a dozen instructions per lane, an 8-wide FMA about four (with its register spills),
+//   so speed follows FMAs per load: TM·TN FMAs per k for TM/4 + TN/4 vec4 loads here. Reading B in vec4s made
+//   the kernel 1.4× faster than scalar loads, and A in vec4s (rows 4 at a time, which needs Aᵀ) another 1.4×.
+// - the accumulators are vec4s over 4 columns; each A value is broadcast into vec4 FMAs with B's vec4s.
+// - invocation `lid` owns row quads q0 + g·WG (rows 4q..4q+3): neighbouring lanes read neighbouring 16 bytes.
+// - a plain step-1 k loop; the driver unrolls the g/e/j loops inside it (constant trip counts). 16×16 blocks
+//   are the largest it still unrolls well (see engine/ops/tiles.ts for the cliffs).
+// - no workgroup memory: a B tile shared through workgroup memory measured 1.5× slower (barriers, and reads
+//   from workgroup memory are lane by lane too).
+override TM: u32 = 16u;   // rows of C per invocation: a multiple of 4, at most 16
+override TN: u32 = 16u;   // columns of C per invocation: a multiple of 4, at most 32
+override WG: u32 = 8u;    // invocations per workgroup
+
+struct Params {
+  M: u32, N: u32, K: u32, _p0: u32,
+  M4: u32, N4: u32, _p1: u32, _p2: u32,   // row lengths of At4 and B4 in vec4s
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> At4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let q0 = wid.x * WG * (TM / 4u) + lid;
+  let col4 = wid.y * (TN / 4u);
+  var acc: array<array<vec4<f32>, 8>, 16>;
+  var quad: array<u32, 4>;
+  quad[0] = min(q0 + 0u * WG, p.M4 - 1u);
+  quad[1] = min(q0 + 1u * WG, p.M4 - 1u);
+  for (var k = 0u; k < p.K; k++) {
+    var b: array<vec4<f32>, 8>;
+    b[0] = B4[k * p.N4 + min(col4 + 0u, p.N4 - 1u)];
+    b[1] = B4[k * p.N4 + min(col4 + 1u, p.N4 - 1u)];
+    { let a4 = At4[k * p.M4 + quad[0]];
+      acc[0][0] = fma(vec4<f32>(a4[0]), b[0], acc[0][0]);
+      acc[0][1] = fma(vec4<f32>(a4[0]), b[1], acc[0][1]);
+      acc[1][0] = fma(vec4<f32>(a4[1]), b[0], acc[1][0]);
+      acc[1][1] = fma(vec4<f32>(a4[1]), b[1], acc[1][1]);
+      acc[2][0] = fma(vec4<f32>(a4[2]), b[0], acc[2][0]);
+      acc[2][1] = fma(vec4<f32>(a4[2]), b[1], acc[2][1]);
+      acc[3][0] = fma(vec4<f32>(a4[3]), b[0], acc[3][0]);
+      acc[3][1] = fma(vec4<f32>(a4[3]), b[1], acc[3][1]);
+    }
+    { let a4 = At4[k * p.M4 + quad[1]];
+      acc[4][0] = fma(vec4<f32>(a4[0]), b[0], acc[4][0]);
+      acc[4][1] = fma(vec4<f32>(a4[0]), b[1], acc[4][1]);
+      acc[5][0] = fma(vec4<f32>(a4[1]), b[0], acc[5][0]);
+      acc[5][1] = fma(vec4<f32>(a4[1]), b[1], acc[5][1]);
+      acc[6][0] = fma(vec4<f32>(a4[2]), b[0], acc[6][0]);
+      acc[6][1] = fma(vec4<f32>(a4[2]), b[1], acc[6][1]);
+      acc[7][0] = fma(vec4<f32>(a4[3]), b[0], acc[7][0]);
+      acc[7][1] = fma(vec4<f32>(a4[3]), b[1], acc[7][1]);
+    }
+  }
+  for (var i = 0u; i < TM; i++) {
+    let r = 4u * (q0 + (i / 4u) * WG) + i % 4u;
+    if (r >= p.M) { continue; }
+    for (var j = 0u; j < TN; j++) {
+      let c = 4u * col4 + j;
+      if (c < p.N) { C[r * p.N + c] = acc[i][j / 4u][j % 4u]; }
+    }
+  }
+}
