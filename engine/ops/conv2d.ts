@@ -59,21 +59,24 @@ const UNIFORM_BYTES = 65536;
 const ROWS_TN = 16;
 
 /**
- * Output pixels per invocation of the row kernel. 16 measured up to 2× faster than the implicit GEMM on 32- and
- * 16-pixel rows; 8 and 12 were no faster than the GEMM (so narrower rows keep it). The price is compile time:
- * lavapipe needs ~20 s for this pipeline the first time (8 pixels: 1 s); Mesa's shader cache keeps it after that.
+ * Output pixels per invocation of the row kernel. On lavapipe 16 measured up to 2× faster than the implicit GEMM on
+ * 32- and 16-pixel rows, while 8 and 12 were no faster than the GEMM (so narrower rows keep it); the price is
+ * compile time: ~20 s for this pipeline the first time (8 pixels: 1 s), which Mesa's shader cache keeps.
+ * Where the kernels are unrolled in the text (SwiftShader), 16 would take minutes to compile; 8 compiles in 1.6 s
+ * and measured 1.5× faster than the GEMM there (2.6–3.1 vs 1.7–2.1 GFLOP/s).
  */
-const ROWS_TM = 16;
+function rowsTM(): number {
+  return runtime().unrollLoops ? 8 : 16;
+}
 
 /**
  * Whether the row kernel applies: stride 1 (at stride 2 it measured slower than the implicit GEMM: less reuse),
- * output rows at least 16 pixels wide, the input window (TM + KW − 1 values) within the kernel's 32, and one
+ * output rows at least one segment wide, the input window (TM + KW − 1 values) within the kernel's 32, and one
  * column block of weights (KH·KW·R·16 floats) within a uniform binding.
  */
 function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
-  // Where kernels are unrolled in the text (SwiftShader), the 16×16 block would take minutes to compile.
-  if (runtime().unrollLoops) return false;
-  return stride === 1 && Wo >= ROWS_TM && ROWS_TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
+  const TM = rowsTM();
+  return stride === 1 && Wo >= TM && TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
 }
 
 /**
@@ -100,7 +103,7 @@ function convRows(
     workgroups: elementGrid(total),
     label: `${label} (pack weights)`,
   });
-  const TM = ROWS_TM;
+  const TM = rowsTM();
   const WG = 8;   // one SIMD vector; bigger workgroups measured no faster and waste more at the edges
   const segs = Math.ceil(d.Wo / TM);
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
