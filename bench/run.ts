@@ -88,6 +88,8 @@ const t0 = performance.now();
 /** Progress on stderr (stdout is the table or the JSON lines), with the seconds since start. */
 const log = (msg: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
 const adapter = await setup(json);
+// The issue sets the ResNet-8 target at 20× on lavapipe and 10× on SwiftShader.
+if (/swiftshader/i.test(adapter)) cases.filter((c) => c.name === 'train-resnet8').forEach((c) => (c.target = 10));
 const tfjs = await setupTfjs();
 if (tfjs.adapter !== adapter) log(`warning: tfjs got a different adapter: ${tfjs.adapter}`);
 const rows: Row[] = [];
