@@ -12,10 +12,11 @@
 //   values under them once and reuses them for all KW taps: about 3× fewer lane-by-lane loads than gathering
 //   each (pixel, tap) for a 3×3 kernel. Stride 1 only (strided layers use the implicit GEMM).
 // Measured on lavapipe (round-robin medians): forward 64×32×32×16→16 19–20 vs 10–12 GFLOP/s for the implicit
-// GEMM, 64×16×16×32→32 13–16 vs 12–13; a ResNet-8 / ResNet-20 training step 8–11% faster. 16-pixel segments
-// beat 8 and 12, but take lavapipe ~20 s to compile (once: Mesa caches it on disk).
+// GEMM, 64×16×16×32→32 13–16 vs 12–13; a ResNet-8 / ResNet-20 training step 5–11% faster. 16-pixel segments
+// beat 8 and 12 there, but take lavapipe ~20 s to compile (once: Mesa caches it on disk). On SwiftShader, which
+// gets this text with its loops unrolled (engine/unroll.ts), 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s.
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, Ho, Wo, C].
-override TM: u32 = 16u;   // output pixels per invocation (along a row); TM + KW − 1 ≤ 32
+override TM: u32 = 16u;   // output pixels per invocation (along a row): 16, or 8 on SwiftShader; TM + KW − 1 ≤ 32
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window
