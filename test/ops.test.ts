@@ -107,6 +107,9 @@ describe('reductions', () => {
     [[3, 4, 5, 6], [1, 3], true],
     [[2, 3, 4], undefined, false],
     [[1, 130], [1], false],
+    // Over 256 elements: one workgroup per output with a tree sum (shorter sums run one per invocation).
+    [[3, 300], [1], false],
+    [[2, 20, 20, 3], [0, 1, 2], false],
   ];
   for (const [shape, axes, keep] of cases) {
     it(`sum and mean of ${JSON.stringify(shape)} over ${JSON.stringify(axes)} keepDims=${keep}`, async () => {

@@ -3,7 +3,7 @@
 import { record } from '../autograd.ts';
 import { f32 } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
-import { contiguousStrides, dispatch, grid, shapeStr, toRank4, WG } from './util.ts';
+import { contiguousStrides, dispatch, elementGrid, grid, shapeStr, toRank4 } from './util.ts';
 import { expandTo } from './expand.ts';
 
 function normAxes(op: string, rank: number, axes?: number | number[]): number[] {
@@ -15,6 +15,9 @@ function normAxes(op: string, rank: number, axes?: number | number[]): number[] 
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
+/** Sums of at most this many elements run serially, one output per invocation. */
+const SERIAL_MAX = 256;
+
 /** The raw kernel: sums x over `axes`, multiplied by `scale`; output shape keeps reduced dims as 1. */
 export function sumKernel(x: Tensor, axes: number[], scale = 1): Tensor {
   const strides = contiguousStrides(x.shape);
@@ -24,15 +27,19 @@ export function sumKernel(x: Tensor, axes: number[], scale = 1): Tensor {
   const redDims = x.shape.map((d, i) => (axes.includes(i) ? d : 1));
   const red = toRank4(redDims, [strides], 'sum');
   const reduced = redDims.reduce((a, b) => a * b, 1);
+  // Short sums run one per invocation (see the kernel); long ones one per workgroup.
+  const serial = reduced <= SERIAL_MAX;
   dispatch({
     shader: 'reduce_sum.wgsl',
-    constants: { OD1: kept.shape[1], OD2: kept.shape[2], OD3: kept.shape[3], RD1: red.shape[1], RD2: red.shape[2], RD3: red.shape[3] },
+    constants: {
+      OD1: kept.shape[1], OD2: kept.shape[2], OD3: kept.shape[3], RD1: red.shape[1], RD2: red.shape[2], RD3: red.shape[3],
+      ...(serial ? { SERIAL: 1 } : {}),
+    },
     params: [out.size, reduced, f32(scale), 0, ...kept.strides[0], ...red.strides[0]],
     buffers: [x.buffer, out.buffer],
-    workgroups: grid(out.size),
+    workgroups: serial ? elementGrid(out.size) : grid(out.size),
     label: `sum over ${shapeStr(axes)} of ${shapeStr(x.shape)}`,
   });
-  void WG;
   return out;
 }
 
