@@ -101,12 +101,12 @@ export function unrollLoops(code: string, constants: Record<string, number>): st
 }
 
 function unrollIn(code: string, names: Record<string, number>): string {
+  const loop = new RegExp(LOOP); // own lastIndex: this function recurses into loop bodies
   let out = '';
   let from = 0;
-  LOOP.lastIndex = 0;
   for (;;) {
-    LOOP.lastIndex = from;
-    const m = LOOP.exec(code);
+    loop.lastIndex = from;
+    const m = loop.exec(code);
     if (!m) break;
     const open = m.index + m[0].length - 1;
     const close = matchingBrace(code, open);

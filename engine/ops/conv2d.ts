@@ -136,7 +136,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom
   return conv2dForwardGemm(x, w, bias, g);
 }
 
-/** The forward pass as an implicit GEMM (conv2d_fwd.wgsl): for weights too big for the row kernel. */
+/** The forward pass as an implicit GEMM (conv2d_fwd.wgsl): where the row kernel does not apply (see rowsFit). */
 export function conv2dForwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   const out = new Tensor([g.N, g.Ho, g.Wo, g.Cout]);
   const M = g.N * g.Ho * g.Wo;
@@ -166,7 +166,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   return conv2dInputGradGemm(dy, w, g);
 }
 
-/** The input gradient as an implicit GEMM per pixel class (conv2d_dgrad.wgsl): strided convolutions, big weights. */
+/** The input gradient as an implicit GEMM per pixel class (conv2d_dgrad.wgsl): where the row kernel does not apply. */
 export function conv2dInputGradGemm(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
   // Per tap, W[ci, co] transposed to [co, ci] (rows padded to 4): the kernel's B[k = (tap, co), ci].
