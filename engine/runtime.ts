@@ -25,7 +25,10 @@ export class GpuError extends Error {
 }
 
 export interface DispatchSpec {
-  /** Shader file in shaders/, e.g. 'matmul.wgsl'. */
+  /**
+   * Shader file in shaders/, e.g. 'matmul.wgsl'; 'a.wgsl+b.wgsl' compiles the files concatenated in that order
+   * (a kernel whose operand loads come in variants keeps each variant in its own small file, listed first).
+   */
   shader: string;
   /** Values for the shader's `override` declarations; each distinct set is its own cached pipeline. */
   constants?: Record<string, number>;
@@ -77,6 +80,13 @@ export class Runtime {
    * module per (kernel, constants) then, instead of one per kernel.
    */
   unrollLoops: boolean;
+  /**
+   * Whether kernels may share loaded values across 8-invocation workgroups with subgroupBroadcast: the device has
+   * the 'subgroups' feature and a workgroup of 8 is one subgroup of 8 (checked by detectSubgroups). On llvmpipe a
+   * value one lane loaded and broadcast costs about a quarter of what a uniform-buffer read does (engine-notes in
+   * docs/cpu-drivers.md), so the kernels read shared operands (weights, B) that way where this holds.
+   */
+  subgroups8 = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -102,7 +112,7 @@ export class Runtime {
     const key = this.unrollLoops ? file + JSON.stringify(constants) : file;
     let m = this.modules.get(key);
     if (!m) {
-      const source = this.loadShader(file);
+      const source = file.split('+').map((f) => this.loadShader(f)).join('\n');
       const code = this.unrollLoops ? unrollLoops(source, constants) : source;
       this.device.pushErrorScope('validation');
       m = this.device.createShaderModule({ code, label: `shaders/${file}` });
@@ -291,6 +301,28 @@ export class Runtime {
   write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
     this.submit();
     this.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Sets subgroups8: runs shaders/subgroup_probe.wgsl on a few workgroups and keeps the subgroup kernels only if
+   * every lane saw what they assume. Needs the device to have been created with the 'subgroups' feature.
+   */
+  async detectSubgroups(): Promise<boolean> {
+    this.subgroups8 = false;
+    if (!this.device.features.has('subgroups')) return false;
+    const groups = 4;
+    const bytes = groups * 8 * 4;
+    const buf = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, label: 'subgroup probe' });
+    try {
+      this.dispatch({ shader: 'subgroup_probe.wgsl', buffers: [buf], workgroups: [groups] });
+      const ok = new Uint32Array(await this.read(buf, bytes));
+      this.subgroups8 = ok.every((v) => v === 1);
+    } catch {
+      this.subgroups8 = false;   // a driver that cannot compile or run it simply keeps the other kernels
+    } finally {
+      buf.destroy();
+    }
+    return this.subgroups8;
   }
 
   /** Copies a buffer's first `bytes` back to the CPU. The only place the engine waits on the GPU for data. */

@@ -5,9 +5,14 @@
 // channel, Wb = the weights) and the stride-1 input gradient (X = dY, r = output channel, Wb = the weights
 // flipped in both taps and transposed, pad' = K − 1 − pad): engine/ops/conv2d.ts packs Wb either way
 // (conv2d_pack_weights.wgsl).
+// The weights come from one of two small files compiled in front of this one, which declare binding 2 and
+// `rowWeights` (every invocation reads the same weights):
+// - conv2d_rows_wuniform.wgsl: a uniform buffer, which llvmpipe reads once per SIMD vector, while a storage
+//   buffer read at an address all lanes share still goes lane by lane (see matmul.wgsl);
+// - conv2d_rows_wsubgroup.wgsl, where 8-invocation subgroups exist (Runtime.subgroups8): each lane reads one
+//   weight and subgroupBroadcast hands it to the others, measured cheaper still (docs/cpu-drivers.md).
 // Why it is faster than the implicit GEMM (conv2d_fwd.wgsl) on CPU drivers:
-// - every invocation reads the same weights, and llvmpipe loads a uniform buffer once per SIMD vector, while a
-//   storage buffer is read lane by lane (see matmul.wgsl): the weights cost almost nothing here.
+// - the weights are cheap to read (above);
 // - an invocation owns TM neighbouring output pixels of one row. For each (ky, r) it loads the TM + KW − 1 input
 //   values under them once and reuses them for all KW taps: about 3× fewer lane-by-lane loads than gathering
 //   each (pixel, tap) for a 3×3 kernel. Stride 1 only (strided layers use the implicit GEMM).
@@ -18,7 +23,7 @@
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, Ho, Wo, C].
 override TM: u32 = 16u;   // output pixels per invocation (along a row): 16, or 8 on SwiftShader; TM + KW − 1 ≤ 32
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
-override WG: u32 = 8u;
+override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window
 
 struct Params {
@@ -28,7 +33,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<uniform> Wb: array<vec4<f32>, 4096>;   // 64 KB, the most a uniform binding may hold
+// binding 2: Wb, the weights of this column block (declared by the variant file, see above)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
@@ -64,9 +69,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         xs[t] = select(0.0, X[u32(max(o, 0)) + r], o >= 0);
       }
       for (var kx = 0u; kx < KW; kx++) {
-        let wRow = ((ky * KW + kx) * p.R + r) * (TN / 4u);
-        var b: array<vec4<f32>, 4>;
-        for (var j = 0u; j < TN / 4u; j++) { b[j] = Wb[wRow + j]; }
+        let b = rowWeights((ky * KW + kx) * p.R + r, lid);   // TN weights: tap (ky, kx), input channel r
         for (var i = 0u; i < TM; i++) {
           let a = vec4<f32>(xs[i + kx]);
           for (var j = 0u; j < TN / 4u; j++) { acc[i][j] = fma(a, b[j], acc[i][j]); }

@@ -170,7 +170,7 @@ describe('conv2d', () => {
     { N: 8, H: 16, W: 16, Cin: 16, Cout: 32, k: 3, stride: 1, pad: 1, bias: false },
     { N: 8, H: 16, W: 16, Cin: 3, Cout: 16, k: 3, stride: 1, pad: 1, bias: true },
     { N: 6, H: 12, W: 12, Cin: 32, Cout: 64, k: 3, stride: 2, pad: 1, bias: false },
-    // The row kernel (stride 1, weights in a uniform buffer): a 40-wide row (two 16-pixel segments and a partial
+    // The row kernel (stride 1, weights read once per workgroup): a 40-wide row (two 16-pixel segments and a partial
     // one), several column blocks with a partial last one; and weights too big for it (the implicit GEMM then
     // runs the forward pass, resp. the input gradient, while the other pass keeps the row kernel).
     { N: 2, H: 3, W: 40, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1, bias: true },
@@ -410,4 +410,60 @@ describe('kernels unrolled in the text (the SwiftShader path)', () => {
       );
     });
   }
+});
+
+// Where the device has 8-lane subgroups (lavapipe), the kernels read shared operands through subgroupBroadcast
+// (Runtime.subgroups8); the same cases again with the variants every other device runs.
+describe('kernels without subgroup broadcasts', () => {
+  let had = false;
+  beforeAll(() => {
+    had = E.runtime().subgroups8;
+    E.runtime().subgroups8 = false;
+  });
+  afterAll(() => {
+    E.runtime().subgroups8 = had;
+  });
+  it('matmul 45×70 · 70×37 and its gradients', async () => {
+    await check(
+      'matmul',
+      [randn([45, 70]), randn([70, 37])],
+      (x, y) => E.matmul(x, y),
+      (x, y) => R.matmul(x, y, false, false),
+      (g, x, y) => {
+        const r = R.matmulBackward(x, y, g, false, false);
+        return [r.da, r.db];
+      },
+      { rtol: 1e-3, atol: 1e-4 },
+    );
+  });
+  for (const c of [
+    { N: 2, H: 3, W: 40, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1 },
+    { N: 2, H: 9, W: 8, Cin: 4, Cout: 9, k: 3, stride: 2, pad: 1 },
+    { N: 1, H: 4, W: 20, Cin: 3, Cout: 5, k: 5, stride: 1, pad: 2 },
+  ]) {
+    it(`conv2d ${JSON.stringify(c)} and its gradients`, async () => {
+      await check(
+        'conv2d',
+        [randn([c.N, c.H, c.W, c.Cin]), randn([c.k, c.k, c.Cin, c.Cout], 0.3)],
+        (xx, ww) => E.conv2d(xx, ww, null, { stride: c.stride, pad: c.pad }),
+        (xx, ww) => R.conv2d(xx, ww, null, c.stride, c.pad),
+        (g, xx, ww) => {
+          const r = R.conv2dBackward(xx, ww, g, c.stride, c.pad);
+          return [r.dx, r.dw];
+        },
+        { rtol: 1e-3, atol: 1e-4 },
+      );
+    });
+  }
+});
+
+describe('subgroup detection', () => {
+  it('agrees with the device: subgroups of 8 on llvmpipe, none where the feature is missing', async () => {
+    const rt = E.runtime();
+    const had = rt.subgroups8;
+    const found = await rt.detectSubgroups();
+    rt.subgroups8 = had;
+    if (!rt.device.features.has('subgroups')) expect(found).toBe(false);
+    if (/llvmpipe/i.test(rt.adapterDescription)) expect(found).toBe(true);
+  });
 });

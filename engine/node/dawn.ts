@@ -98,8 +98,9 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   ];
   const requiredLimits: Record<string, number> = {};
   for (const k of wanted) requiredLimits[k] = adapter.limits[k] as number;
-  // Timestamps are only used by the profiler; ask for them where the adapter has them.
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // Timestamps are only used by the profiler, subgroups by the broadcast kernel variants; ask for each where the
+  // adapter has it.
+  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'dgkd' });
   const description = describeAdapter(adapter);
   if (options.log ?? !process.env.DGKD_QUIET) console.error(`[gpu] adapter: ${description}`);
@@ -107,6 +108,8 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   // DGKD_UNROLL=1 / 0 forces loop unrolling in the kernel text on / off (the runtime decides per adapter otherwise).
   if (process.env.DGKD_UNROLL) rt.unrollLoops = process.env.DGKD_UNROLL === '1';
   setRuntime(rt);
+  // DGKD_SUBGROUPS=0 keeps the kernels that need no subgroups even where the device has them (for A/B runs, tests).
+  if (process.env.DGKD_SUBGROUPS !== '0') await rt.detectSubgroups();
   // Tile shapes tuned for this adapter by `npm run tune`, if it has been run here.
   const tuned = process.env.DGKD_NO_TUNE_CACHE ? 0 : loadTuneCache(description);
   if (tuned && (options.log ?? !process.env.DGKD_QUIET)) console.error(`[gpu] ${tuned} tuned tile shapes loaded`);

@@ -55,7 +55,7 @@ function rowGroups(rows: number, perGroup: number): { x: number; z: number } {
 
 /** Bytes a uniform binding may hold (WebGPU's default limit; conv2d_rows.wgsl declares exactly this much). */
 const UNIFORM_BYTES = 65536;
-/** Columns per block of the row kernel. */
+/** Columns per block of the row kernel (conv2d_rows_wsubgroup.wgsl assumes 16). */
 const ROWS_TN = 16;
 
 /**
@@ -90,7 +90,11 @@ function convRows(
 ): Tensor {
   const out = new Tensor([d.N, d.Ho, d.Wo, d.C]);
   const blocks = Math.ceil(d.C / ROWS_TN);
-  const align = runtime().limits.minUniformBufferOffsetAlignment / 4;
+  const rt = runtime();
+  // Weights shared through subgroup broadcasts where 8-lane subgroups exist, else through a uniform buffer
+  // (conv2d_rows.wgsl says why); both read the same packed blocks.
+  const weightsFile = rt.subgroups8 ? 'conv2d_rows_wsubgroup.wgsl' : 'conv2d_rows_wuniform.wgsl';
+  const align = Math.max(rt.limits.minUniformBufferOffsetAlignment, rt.limits.minStorageBufferOffsetAlignment) / 4;
   const stride = Math.ceil((d.KH * d.KW * d.R * ROWS_TN) / align) * align;
   const total = (blocks - 1) * stride + UNIFORM_BYTES / 4;
   const packed = new Tensor([total]);
@@ -104,12 +108,12 @@ function convRows(
     label: `${label} (pack weights)`,
   });
   const TM = rowsTM();
-  const WG = 8;   // one SIMD vector; bigger workgroups measured no faster and waste more at the edges
+  const WG = 8;   // one SIMD vector (and one subgroup); bigger workgroups measured no faster and waste more at the edges
   const segs = Math.ceil(d.Wo / TM);
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
   for (let b = 0; b < blocks; b++) {
     dispatch({
-      shader: 'conv2d_rows.wgsl',
+      shader: weightsFile + '+conv2d_rows.wgsl',
       constants: { TM, TN: ROWS_TN, WG, KW: d.KW },
       params: [d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.pad, segs, b * ROWS_TN, bias ? 1 : 0],
       buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, out.buffer],
