@@ -42,7 +42,7 @@ export interface DispatchSpec {
   workgroups: [number, number?, number?];
   /** Names the op in error messages (defaults to the shader's name). */
   label?: string;
-  /** Groups dispatches in profiles (defaults to the shader's name). */
+  /** Groups dispatches in profiles (defaults to the kernel's file name, the last of `shader`). */
   profileLabel?: string;
 }
 
@@ -192,7 +192,8 @@ export class Runtime {
   }
 
   dispatch(spec: DispatchSpec): void {
-    const label = spec.label ?? spec.shader;
+    const kernel = spec.shader.split('+').pop()!;   // the kernel itself; any files before it are its variants
+    const label = spec.label ?? kernel;
     const pipeline = this.pipeline(spec.shader, spec.constants);
     const buffers = spec.params ? [this.uniform(spec.params), ...spec.buffers] : spec.buffers;
     const bg = this.bindGroup(pipeline, buffers, label);
@@ -205,7 +206,7 @@ export class Runtime {
     if (this.profiler) {
       // One pass per dispatch, timestamped at both ends.
       const enc = this.copyEncoder();
-      const pass = enc.beginComputePass({ label, timestampWrites: this.profiler.next(spec.profileLabel ?? spec.shader) });
+      const pass = enc.beginComputePass({ label, timestampWrites: this.profiler.next(spec.profileLabel ?? kernel) });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(x, y, z);
@@ -311,7 +312,7 @@ export class Runtime {
     this.subgroups8 = false;
     if (!this.device.features.has('subgroups')) return false;
     const groups = 4;
-    const bytes = groups * 8 * 4;
+    const bytes = groups * 16 * 4;
     const buf = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, label: 'subgroup probe' });
     try {
       this.dispatch({ shader: 'subgroup_probe.wgsl', buffers: [buf], workgroups: [groups] });

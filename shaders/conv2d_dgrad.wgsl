@@ -25,7 +25,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dY: array<f32>;
-@group(0) @binding(2) var<storage, read> Wt4: array<vec4<f32>>;
+// binding 2: the right-hand operand Wt4, read through rowB (gemm_b_storage.wgsl or gemm_b_subgroup.wgsl, compiled in front)
 @group(0) @binding(3) var<storage, read_write> dX: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -65,9 +65,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
       let wTap = (ky * p.KW + kx) * p.Cout;
       for (var co = 0u; co < p.Cout; co++) {
-        var b: array<vec4<f32>, 8>;
-        let wRow = (wTap + co) * p.C4;
-        for (var j = 0u; j < TN / 4u; j++) { b[j] = Wt4[wRow + min(col4 + j, p.C4 - 1u)]; }
+        let b = rowB(wTap + co, col4, p.C4, lid % 8u);
         for (var i = 0u; i < TM; i++) {
           let o = off[i];
           let a = vec4<f32>(select(0.0, dY[u32(max(o, 0)) + co], o >= 0));

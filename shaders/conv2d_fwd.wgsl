@@ -20,7 +20,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> W4: array<vec4<f32>>;
+// binding 2: the right-hand operand W4, read through rowB (gemm_b_storage.wgsl or gemm_b_subgroup.wgsl, compiled in front)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
@@ -56,9 +56,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
       let wTap = (ky * p.KW + kx) * p.Cin;
       for (var ci = 0u; ci < p.Cin; ci++) {
-        var b: array<vec4<f32>, 8>;
-        let wRow = (wTap + ci) * p.C4;
-        for (var j = 0u; j < TN / 4u; j++) { b[j] = W4[wRow + min(col4 + j, p.C4 - 1u)]; }
+        let b = rowB(wTap + ci, col4, p.C4, lid % 8u);
         for (var i = 0u; i < TM; i++) {
           let o = off[i];
           let a = vec4<f32>(select(0.0, X[u32(max(o, 0)) + ci], o >= 0));

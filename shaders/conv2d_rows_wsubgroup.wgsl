@@ -1,17 +1,7 @@
-// Weights of conv2d_rows.wgsl shared through subgroupBroadcast: the workgroup is one subgroup of 8 (checked at
-// start-up by Runtime.detectSubgroups), TN = 16. Lane i reads weights i and 8 + i of the row, and every lane takes
-// all 16 from the lanes that read them: two lane-by-lane loads and 16 register shuffles instead of 16 reads
-// through the driver's load path (llvmpipe: ~4× cheaper per weight; docs/cpu-drivers.md).
-enable subgroups;
-
+// Weights of conv2d_rows.wgsl shared through subgroupBroadcast (after subgroup8.wgsl; TN = 16, workgroups of 8).
+// Lane i reads weights i and 8 + i of the row and every lane takes all 16 from the lanes that read them: two
+// lane-by-lane loads and 16 register shuffles instead of 16 reads through the driver's load path.
 @group(0) @binding(2) var<storage, read> Wb: array<f32>;
-
-fn lanes0to3(v: f32) -> vec4<f32> {
-  return vec4<f32>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
-}
-fn lanes4to7(v: f32) -> vec4<f32> {
-  return vec4<f32>(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
-}
 
 // The 16 weights of packed row `row` ([KH, KW, R] flattened), as vec4s; `lane` is the local invocation index.
 fn rowWeights(row: u32, lane: u32) -> array<vec4<f32>, 4> {

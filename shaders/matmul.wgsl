@@ -25,7 +25,7 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> At4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
+// binding 2: the right-hand operand B4, read through rowB (gemm_b_storage.wgsl or gemm_b_subgroup.wgsl, compiled in front)
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -38,8 +38,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var quad: array<u32, 4>;
   for (var g = 0u; g < TM / 4u; g++) { quad[g] = min(q0 + g * WG, p.M4 - 1u); }
   for (var k = 0u; k < p.K; k++) {
-    var b: array<vec4<f32>, 8>;
-    for (var j = 0u; j < TN / 4u; j++) { b[j] = B4[k * p.N4 + min(col4 + j, p.N4 - 1u)]; }
+    let b = rowB(k, col4, p.N4, lid % 8u);
     for (var g = 0u; g < TM / 4u; g++) {
       let a4 = At4[k * p.M4 + quad[g]];   // rows 4q..4q+3 at this k
       for (var e = 0u; e < 4u; e++) {

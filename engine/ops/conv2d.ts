@@ -14,7 +14,7 @@ import { needsGrad, record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
 import { sumKernel } from './reduce.ts';
 import { packVec4 } from './matmul.ts';
-import { tileFor } from './tiles.ts';
+import { gemmShader, tileFor } from './tiles.ts';
 import { runtime } from '../runtime.ts';
 import { dispatch, elementGrid, grid, shapeStr } from './util.ts';
 
@@ -93,7 +93,7 @@ function convRows(
   const rt = runtime();
   // Weights shared through subgroup broadcasts where 8-lane subgroups exist, else through a uniform buffer
   // (conv2d_rows.wgsl says why); both read the same packed blocks.
-  const weightsFile = rt.subgroups8 ? 'conv2d_rows_wsubgroup.wgsl' : 'conv2d_rows_wuniform.wgsl';
+  const weightsFile = rt.subgroups8 ? 'subgroup8.wgsl+conv2d_rows_wsubgroup.wgsl' : 'conv2d_rows_wuniform.wgsl';
   const align = Math.max(rt.limits.minUniformBufferOffsetAlignment, rt.limits.minStorageBufferOffsetAlignment) / 4;
   const stride = Math.ceil((d.KH * d.KW * d.R * ROWS_TN) / align) * align;
   const total = (blocks - 1) * stride + UNIFORM_BYTES / 4;
@@ -113,7 +113,7 @@ function convRows(
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
   for (let b = 0; b < blocks; b++) {
     dispatch({
-      shader: weightsFile + '+conv2d_rows.wgsl',
+      shader: `${weightsFile}+conv2d_rows.wgsl`,
       constants: { TM, TN: ROWS_TN, WG, KW: d.KW },
       params: [d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.pad, segs, b * ROWS_TN, bias ? 1 : 0],
       buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, out.buffer],
@@ -149,7 +149,7 @@ export function conv2dForwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: 
   const { x: gx, z: gz } = rowGroups(M, t.WG * t.TM);
   const w4 = g.Cout % 4 === 0 ? null : packVec4(w, 1, K, g.Cout, 0, g.Cout, 1);
   dispatch({
-    shader: 'conv2d_fwd.wgsl',
+    shader: gemmShader('conv2d_fwd.wgsl', t),
     constants: { TM: t.TM, TN: t.TN, WG: t.WG },
     params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, g.stride, g.pad, bias ? 1 : 0, Math.ceil(g.Cout / 4), 0, 0, 0],
     buffers: [x.buffer, (w4 ?? w).buffer, (bias ?? w).buffer, out.buffer],
@@ -186,7 +186,7 @@ export function conv2dInputGradGemm(dy: Tensor, w: Tensor, g: Geometry): Tensor 
       const t = tileFor('conv_dgrad', M, g.Cin, g.KH * g.KW * g.Cout);
       const { x: gx, z: gz } = rowGroups(M, t.WG * t.TM);
       dispatch({
-        shader: 'conv2d_dgrad.wgsl',
+        shader: gemmShader('conv2d_dgrad.wgsl', t),
         constants: { TM: t.TM, TN: t.TN, WG: t.WG, STRIDE: S },
         params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.KW, S, g.pad, Math.ceil(g.Cin / 4), py, px, Hc, Wc],
         buffers: [dy.buffer, wt.buffer, dx.buffer],

@@ -8,7 +8,7 @@
 import { needsGrad, record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
 import { dispatch, elementGrid, shapeStr } from './util.ts';
-import { tileFor } from './tiles.ts';
+import { gemmShader, tileFor } from './tiles.ts';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -52,7 +52,7 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
   const N4 = Math.ceil(N / 4);
   const t = tileFor('matmul', M, N, K);
   dispatch({
-    shader: 'matmul.wgsl',
+    shader: gemmShader('matmul.wgsl', t),
     constants: { TM: t.TM, TN: t.TN, WG: t.WG },
     params: [M, N, K, 0, M4, N4, 0, 0],
     buffers: [(at ?? a).buffer, (b4 ?? b).buffer, out.buffer],
