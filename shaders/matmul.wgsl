@@ -9,6 +9,9 @@
 //   Such a load costs about a dozen instructions per lane, an 8-wide FMA about four (with its register spills),
 //   so speed follows FMAs per load: TM·TN FMAs per k for TM/4 + TN/4 vec4 loads here. Reading B in vec4s made
 //   the kernel 1.4× faster than scalar loads, and A in vec4s (rows 4 at a time, which needs Aᵀ) another 1.4×.
+// - B's TN columns at each k are the same for every invocation of the workgroup: where subgroups are 8 lanes
+//   wide, each lane loads TN/8 of them and subgroupBroadcast shares them (gemm_b_subgroup.wgsl; 1.15–1.2× here),
+//   else they are read as vec4s (gemm_b_storage.wgsl). docs/cpu-drivers.md has the measured costs.
 // - the accumulators are vec4s over 4 columns; each A value is broadcast into vec4 FMAs with B's vec4s.
 // - invocation `lid` owns row quads q0 + g·WG (rows 4q..4q+3): neighbouring lanes read neighbouring 16 bytes.
 // - a plain step-1 k loop; the driver unrolls the g/e/j loops inside it (constant trip counts). 16×16 blocks
