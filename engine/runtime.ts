@@ -83,7 +83,7 @@ export class Runtime {
   /**
    * Whether kernels may share loaded values across 8-invocation workgroups with subgroupBroadcast: the device has
    * the 'subgroups' feature and a workgroup of 8 is one subgroup of 8 (checked by detectSubgroups). On llvmpipe a
-   * value one lane loaded and broadcast costs about a quarter of what a uniform-buffer read does (engine-notes in
+   * value one lane loaded and broadcast costs about a fifth of a uniform-buffer read (measured in
    * docs/cpu-drivers.md), so the kernels read shared operands (weights, B) that way where this holds.
    */
   subgroups8 = false;
@@ -192,7 +192,7 @@ export class Runtime {
   }
 
   dispatch(spec: DispatchSpec): void {
-    const kernel = spec.shader.split('+').pop()!;   // the kernel itself; any files before it are its variants
+    const kernel = spec.shader.slice(spec.shader.lastIndexOf('+') + 1);   // the kernel; files before it are its variants
     const label = spec.label ?? kernel;
     const pipeline = this.pipeline(spec.shader, spec.constants);
     const buffers = spec.params ? [this.uniform(spec.params), ...spec.buffers] : spec.buffers;

@@ -370,19 +370,15 @@ describe('tidy', () => {
   });
 });
 
-// The same kernels with their loops unrolled in the WGSL text and the small tiles, as they run on SwiftShader
-// (engine/unroll.ts), here on whatever adapter the tests have.
-describe('kernels unrolled in the text (the SwiftShader path)', () => {
-  beforeAll(() => {
-    E.runtime().unrollLoops = true;
-  });
-  afterAll(() => {
-    E.runtime().unrollLoops = false;
-  });
-  it('matmul 67×19 · 19×33 and its gradients', async () => {
+type VariantConv = { N: number; H: number; W: number; Cin: number; Cout: number; k: number; stride: number; pad: number };
+
+/** A matmul [m, k] · [k, n] and convolutions, each with its gradients against the reference: what a block that
+ *  switches the engine to another kernel variant re-runs. */
+function variantTests([m, k, n]: [number, number, number], convs: VariantConv[]): void {
+  it(`matmul ${m}×${k} · ${k}×${n} and its gradients`, async () => {
     await check(
       'matmul',
-      [randn([67, 19]), randn([19, 33])],
+      [randn([m, k]), randn([k, n])],
       (x, y) => E.matmul(x, y),
       (x, y) => R.matmul(x, y, false, false),
       (g, x, y) => {
@@ -392,10 +388,7 @@ describe('kernels unrolled in the text (the SwiftShader path)', () => {
       { rtol: 1e-3, atol: 1e-4 },
     );
   });
-  for (const c of [
-    { N: 2, H: 9, W: 17, Cin: 5, Cout: 6, k: 3, stride: 1, pad: 1 },
-    { N: 2, H: 9, W: 8, Cin: 4, Cout: 9, k: 3, stride: 2, pad: 1 },
-  ]) {
+  for (const c of convs) {
     it(`conv2d ${JSON.stringify(c)} and its gradients`, async () => {
       await check(
         'conv2d',
@@ -410,6 +403,21 @@ describe('kernels unrolled in the text (the SwiftShader path)', () => {
       );
     });
   }
+}
+
+// The same kernels with their loops unrolled in the WGSL text and the small tiles, as they run on SwiftShader
+// (engine/unroll.ts), here on whatever adapter the tests have.
+describe('kernels unrolled in the text (the SwiftShader path)', () => {
+  beforeAll(() => {
+    E.runtime().unrollLoops = true;
+  });
+  afterAll(() => {
+    E.runtime().unrollLoops = false;
+  });
+  variantTests([67, 19, 33], [
+    { N: 2, H: 9, W: 17, Cin: 5, Cout: 6, k: 3, stride: 1, pad: 1 },
+    { N: 2, H: 9, W: 8, Cin: 4, Cout: 9, k: 3, stride: 2, pad: 1 },
+  ]);
 });
 
 // Where the device has 8-lane subgroups (lavapipe), the kernels read shared operands through subgroupBroadcast
@@ -423,38 +431,11 @@ describe('kernels without subgroup broadcasts', () => {
   afterAll(() => {
     E.runtime().subgroups8 = had;
   });
-  it('matmul 45×70 · 70×37 and its gradients', async () => {
-    await check(
-      'matmul',
-      [randn([45, 70]), randn([70, 37])],
-      (x, y) => E.matmul(x, y),
-      (x, y) => R.matmul(x, y, false, false),
-      (g, x, y) => {
-        const r = R.matmulBackward(x, y, g, false, false);
-        return [r.da, r.db];
-      },
-      { rtol: 1e-3, atol: 1e-4 },
-    );
-  });
-  for (const c of [
+  variantTests([45, 70, 37], [
     { N: 2, H: 3, W: 40, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1 },
     { N: 2, H: 9, W: 8, Cin: 4, Cout: 9, k: 3, stride: 2, pad: 1 },
     { N: 1, H: 4, W: 20, Cin: 3, Cout: 5, k: 5, stride: 1, pad: 2 },
-  ]) {
-    it(`conv2d ${JSON.stringify(c)} and its gradients`, async () => {
-      await check(
-        'conv2d',
-        [randn([c.N, c.H, c.W, c.Cin]), randn([c.k, c.k, c.Cin, c.Cout], 0.3)],
-        (xx, ww) => E.conv2d(xx, ww, null, { stride: c.stride, pad: c.pad }),
-        (xx, ww) => R.conv2d(xx, ww, null, c.stride, c.pad),
-        (g, xx, ww) => {
-          const r = R.conv2dBackward(xx, ww, g, c.stride, c.pad);
-          return [r.dx, r.dw];
-        },
-        { rtol: 1e-3, atol: 1e-4 },
-      );
-    });
-  }
+  ]);
 });
 
 describe('subgroup detection', () => {
