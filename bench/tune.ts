@@ -8,7 +8,7 @@
 
 import { Rng } from '../engine/random.ts';
 import { randn } from '../engine/tensor.ts';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry, usesRowKernel } from '../engine/ops/conv2d.ts';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry, usesRowKernel, usesWgradRows } from '../engine/ops/conv2d.ts';
 import { runtime } from '../engine/runtime.ts';
 import { matmulKernel } from '../engine/ops/matmul.ts';
 import { withTile, type Tile } from '../engine/ops/tiles.ts';
@@ -95,7 +95,7 @@ for (const N of batches) {
     if (c.Cin > 3 && !usesRowKernel(g, 'input-grad')) {
       await tune(`dgrad ${shape}`, gather, flops, () => conv2dInputGrad(dy, w, g).dispose());
     }
-    await tune(`wgrad ${shape}`, vec4, flops, () => conv2dWeightGrad(x, dy, g).dispose());
+    if (!usesWgradRows(g)) await tune(`wgrad ${shape}`, vec4, flops, () => conv2dWeightGrad(x, dy, g).dispose());
     [x, w, dy].forEach((t) => t.dispose());
   }
 }

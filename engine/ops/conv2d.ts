@@ -4,8 +4,9 @@
 //   one dispatch per 16-column block (packed by conv2d_pack_weights.wgsl);
 // - otherwise (strided layers, rows under 16 pixels, weight blocks over 64 KB) each pass is one implicit-GEMM
 //   kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same register-blocked core as matmul.wgsl;
-// - the weight gradient (conv2d_wgrad.wgsl) always is an implicit GEMM that splits its long pixel dimension across
-//   workgroups and sums the slices in a second pass.
+// - the weight gradient splits its long pixel dimension across workgroups and sums the slices in a second pass:
+//   along output rows (conv2d_wgrad_rows.wgsl) for stride 1 and kernels up to 3 wide, else as an implicit GEMM
+//   (conv2d_wgrad.wgsl).
 // The GEMM kernels read their right-hand operand in vec4s from rows padded to a multiple of 4: the weights as
 // they are (forward, when Cout % 4 == 0), transposed per tap (input gradient, always: a few KB), dY as it is
 // (weight gradient, when Cout % 4 == 0); the weight gradient also reads X in vec4s of 4 channels (when
@@ -208,7 +209,69 @@ export function wgradSplits(pixels: number, rowBlocks: number, colBlocks: number
   return Math.max(1, Math.min(target, Math.floor(pixels / 64), 256));
 }
 
+/**
+ * Whether the weight gradient runs on the row kernel (conv2d_wgrad_rows.wgsl): stride 1, kernels up to 3 wide, at
+ * least one workgroup of row blocks (KH · Cin/4 ≥ 8), and a driver that unrolls loops itself (on SwiftShader its
+ * 12×16 block would take minutes to compile).
+ */
+export function usesWgradRows(g: Geometry): boolean {
+  return g.stride === 1 && g.KW <= 3 && g.KH * Math.ceil(g.Cin / 4) >= 8 && !runtime().unrollLoops;
+}
+
 export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
+  return usesWgradRows(g) ? conv2dWeightGradRows(x, dy, g) : conv2dWeightGradGemm(x, dy, g);
+}
+
+/** Sums the weight gradient's per-slice partial results [slices, KH·KW·Cin·Cout] in a fixed order. */
+function reduceSlices(partial: Tensor, g: Geometry, slices: number): Tensor {
+  const dw = new Tensor([g.KH, g.KW, g.Cin, g.Cout]);
+  dispatch({
+    shader: 'splitk_reduce.wgsl',
+    params: [dw.size, slices],
+    buffers: [partial.buffer, dw.buffer],
+    workgroups: elementGrid(dw.size),
+    label: 'conv2d weight-grad reduce',
+  });
+  partial.dispose();
+  return dw;
+}
+
+/** Channels padded to a multiple of 4 for vec4 loads (a copy only for odd channel counts, e.g. an RGB input). */
+function padChannels(t: Tensor, rows: number, channels: number): Tensor | null {
+  return channels % 4 === 0 ? null : packVec4(t, 1, rows, channels, 0, channels, 1);
+}
+
+/** The weight gradient along output rows (conv2d_wgrad_rows.wgsl, which says why): see usesWgradRows. */
+export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry): Tensor {
+  const TN = 16;
+  const WG = 8;
+  const Cin4 = Math.ceil(g.Cin / 4);
+  const RB = g.KH * Cin4;
+  const groups = Math.ceil(RB / WG);
+  const colBlocks = Math.ceil(g.Cout / TN);
+  const rows = g.N * g.Ho;
+  const wanted = wgradSplits(g.N * g.Ho * g.Wo, groups * WG, colBlocks);
+  const rowsPerSlice = Math.ceil(rows / wanted);
+  const slices = Math.ceil(rows / rowsPerSlice);
+  const x4 = padChannels(x, g.N * g.H * g.W, g.Cin);
+  const dy4 = padChannels(dy, g.N * g.Ho * g.Wo, g.Cout);
+  const partial = new Tensor([slices, g.KH * g.KW * g.Cin * g.Cout]);
+  const rowB = runtime().subgroups8 ? 'subgroup8.wgsl+gemm_b_subgroup.wgsl' : 'gemm_b_storage.wgsl';
+  dispatch({
+    shader: `${rowB}+conv2d_wgrad_rows.wgsl`,
+    constants: { TN, WG, KW: g.KW },
+    params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.pad, rowsPerSlice, Cin4, Math.ceil(g.Cout / 4), RB, groups, slices, 0],
+    buffers: [(x4 ?? x).buffer, (dy4 ?? dy).buffer, partial.buffer],
+    workgroups: [groups * slices, colBlocks],
+    label: `conv2d weight-grad ${shapeStr(x.shape)}`,
+  });
+  x4?.dispose();
+  dy4?.dispose();
+  return reduceSlices(partial, g, slices);
+}
+
+/** The weight gradient as an implicit GEMM with split-K (conv2d_wgrad.wgsl): strided and wide kernels. */
+export function conv2dWeightGradGemm(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   const M = g.KH * g.KW * g.Cin;
   const P = g.N * g.Ho * g.Wo;
   const Cin4 = Math.ceil(g.Cin / 4);
@@ -218,9 +281,8 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   const colBlocks = Math.ceil(g.Cout / t.TN);
   const chunk = Math.ceil(P / wgradSplits(P, rowBlocks, colBlocks));
   const slices = Math.ceil(P / chunk);
-  // Channels padded to a multiple of 4 for vec4 loads (only for odd channel counts, e.g. an RGB input).
-  const x4 = g.Cin % 4 === 0 ? null : packVec4(x, 1, g.N * g.H * g.W, g.Cin, 0, g.Cin, 1);
-  const dy4 = g.Cout % 4 === 0 ? null : packVec4(dy, 1, P, g.Cout, 0, g.Cout, 1);
+  const x4 = padChannels(x, g.N * g.H * g.W, g.Cin);
+  const dy4 = padChannels(dy, P, g.Cout);
   const partial = new Tensor([slices, M * g.Cout]);
   dispatch({
     shader: 'conv2d_wgrad.wgsl',
@@ -232,16 +294,7 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   });
   x4?.dispose();
   dy4?.dispose();
-  const dw = new Tensor([g.KH, g.KW, g.Cin, g.Cout]);
-  dispatch({
-    shader: 'splitk_reduce.wgsl',
-    params: [dw.size, slices],
-    buffers: [partial.buffer, dw.buffer],
-    workgroups: elementGrid(dw.size),
-    label: 'conv2d weight-grad reduce',
-  });
-  partial.dispose();
-  return dw;
+  return reduceSlices(partial, g, slices);
 }
 
 /** y = conv2d(x, w) + bias. x [N, H, W, Cin], w [KH, KW, Cin, Cout], bias [Cout] or null. */

@@ -1,0 +1,82 @@
+// Conv2d weight gradient along output rows, for stride-1 convolutions with kernels up to 3 wide:
+//   dW[ky, kx, ci, co] = Σ_{n, oy, ox} X[n, oy − pad + ky, ox − pad + kx, ci] · dY[n, oy, ox, co]  (0 outside X)
+// Like conv2d_wgrad.wgsl it splits the pixels into slices, each writing its own partial result that
+// splitk_reduce.wgsl sums in a fixed order; here a slice is a run of whole output rows (n, oy).
+// Why a second weight-gradient kernel (conv2d_wgrad.wgsl gathers X for every (pixel, tap) and reads dY at an
+// address all lanes share; on CPU drivers those loads cost more than the FMAs, docs/cpu-drivers.md):
+// - an invocation owns one (ky, quad of 4 input channels) and all KW taps kx of it: 4·KW rows of dW. Walking
+//   along an output row, the X value under tap kx at pixel ox is the one under tap kx + 1 at pixel ox − 1, so it
+//   keeps a window of KW vec4s and loads one new vec4 per pixel instead of KW;
+// - the 8 invocations of a workgroup walk the same pixels (8 different row blocks), so dY's TN values per pixel
+//   are the same for all of them and come through rowB (gemm_b_subgroup.wgsl: one load per lane and subgroup
+//   broadcasts where 8-lane subgroups exist; gemm_b_storage.wgsl elsewhere), compiled in front of this file.
+// Layouts: X4 = X [N·H·W, Cin4·4] and dY [N·Ho·Wo, C4·4] with channels padded to a multiple of 4 (engine/ops/
+// conv2d.ts packs them when they are not), partial [slices, KH·KW·Cin, Cout].
+override TN: u32 = 16u;   // output channels per invocation: 16 (rowB's subgroup variant needs a multiple of 8)
+override WG: u32 = 8u;    // one SIMD vector / subgroup on llvmpipe
+override KW: u32 = 3u;    // kernel width, at most 3: sizes the window and the accumulator rows
+
+struct Params {
+  N: u32, H: u32, W: u32, Cin: u32,
+  Ho: u32, Wo: u32, Cout: u32, KH: u32,
+  pad: u32, rowsPerSlice: u32, Cin4: u32, C4: u32,   // rowsPerSlice: output rows (n, oy) per slice
+  RB: u32, groups: u32, slices: u32, _pad: u32,      // RB = KH·Cin4 row blocks, in `groups` workgroups per slice
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X4: array<vec4<f32>>;
+// binding 2: dY, read through rowB (gemm_b_subgroup.wgsl or gemm_b_storage.wgsl)
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+
+// X4 at pixel (row start xRow, column ix) and channel quad c4, or zeros outside the row.
+fn xAt(xRow: u32, rowInside: bool, ix: i32, c4: u32) -> vec4<f32> {
+  let inside = rowInside && ix >= 0 && ix < i32(p.W);
+  return select(vec4<f32>(0.0), X4[(xRow + u32(max(ix, 0))) * p.Cin4 + c4], inside);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let group = wid.x % p.groups;
+  let slice = wid.x / p.groups;
+  let block = group * WG + lid;
+  let rb = min(block, p.RB - 1u);   // surplus lanes redo the last row block and store nothing
+  let ky = rb / p.Cin4;
+  let c4 = rb % p.Cin4;
+  let col4 = wid.y * (TN / 4u);
+  var acc: array<array<vec4<f32>, 4>, 12>;   // [4·kx + e][j]: row (ky, kx, 4·c4 + e), columns 4j..4j+3 of the block
+  let rows = p.N * p.Ho;
+  let first = slice * p.rowsPerSlice;
+  let last = min(first + p.rowsPerSlice, rows);
+  for (var r = first; r < last; r++) {
+    let n = r / p.Ho;
+    let iy = i32(r % p.Ho + ky) - i32(p.pad);
+    let rowInside = iy >= 0 && iy < i32(p.H);
+    let xRow = (n * p.H + u32(max(iy, 0))) * p.W;
+    // win[kx] holds X under tap kx at the current pixel; primed one pixel to the left of the row.
+    var win: array<vec4<f32>, 3>;
+    for (var k = 1u; k < KW; k++) { win[k] = xAt(xRow, rowInside, i32(k) - 1 - i32(p.pad), c4); }
+    for (var ox = 0u; ox < p.Wo; ox++) {
+      for (var k = 0u; k + 1u < KW; k++) { win[k] = win[k + 1u]; }
+      win[KW - 1u] = xAt(xRow, rowInside, i32(ox + KW - 1u) - i32(p.pad), c4);
+      let b = rowB(r * p.Wo + ox, col4, p.C4, lid % 8u);   // dY at this pixel, TN channels
+      for (var kx = 0u; kx < KW; kx++) {
+        for (var e = 0u; e < 4u; e++) {
+          let a = vec4<f32>(win[kx][e]);
+          for (var j = 0u; j < TN / 4u; j++) { acc[4u * kx + e][j] = fma(a, b[j], acc[4u * kx + e][j]); }
+        }
+      }
+    }
+  }
+  if (block >= p.RB) { return; }
+  let base = slice * p.KH * KW * p.Cin * p.Cout;
+  for (var kx = 0u; kx < KW; kx++) {
+    for (var e = 0u; e < 4u; e++) {
+      let ci = 4u * c4 + e;
+      if (ci >= p.Cin) { continue; }
+      let row = (ky * KW + kx) * p.Cin + ci;
+      for (var j = 0u; j < TN; j++) {
+        let c = 4u * col4 + j;
+        if (c < p.Cout) { partial[base + row * p.Cout + c] = acc[4u * kx + e][j / 4u][j % 4u]; }
+      }
+    }
+  }
+}
