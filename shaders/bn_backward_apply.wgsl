@@ -11,9 +11,10 @@ struct Params { n: u32, R: u32 }
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> y: array<f32>;
 @group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read> sums: array<f32>;
-@group(0) @binding(6) var<storage, read> gamma: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<storage, read> dbeta: array<f32>;    // Σg
+@group(0) @binding(6) var<storage, read> dgamma: array<f32>;   // Σg·x̂
+@group(0) @binding(7) var<storage, read> gamma: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -27,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (TRAIN) {
     let xhat = (x[i] - stats[c]) * invstd;
     let invR = 1.0 / f32(p.R);
-    v = gi - sums[c] * invR - xhat * sums[C + c] * invR;
+    v = gi - dbeta[c] * invR - xhat * dgamma[c] * invR;
   }
   dx[i] = gamma[c] * invstd * v;
 }

@@ -9,7 +9,8 @@ struct Params { R: u32, C: u32 }
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> y: array<f32>;
 @group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read_write> sums: array<f32>;   // [Σg (C), Σg·x̂ (C)]
+@group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;    // Σg
+@group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;   // Σg·x̂
 
 var<workgroup> a: array<f32, WG>;
 var<workgroup> b: array<f32, WG>;
@@ -35,5 +36,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (lid < s) { a[lid] += a[lid + s]; b[lid] += b[lid + s]; }
     workgroupBarrier();
   }
-  if (lid == 0u) { sums[c] = a[0]; sums[p.C + c] = b[0]; }
+  if (lid == 0u) { dbeta[c] = a[0]; dgamma[c] = b[0]; }
 }

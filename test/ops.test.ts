@@ -212,9 +212,13 @@ describe('conv2d', () => {
 });
 
 describe('batchnorm', () => {
-  for (const [relu, C] of [[false, 6], [true, 6], [false, 8], [true, 16]] as const) {
-    it(`training mode, running statistics and backward (relu=${relu}, ${C} channels)`, async () => {
-      const x = R.add(randn([3, 5, 4, C], 2), R.rand([C], rng, -1, 1));
+  // [3, 5, 4]: one chunk of the vec4 reductions; [3, 9, 11]: 297 rows, five chunks of 64 with a short last one,
+  // and apply passes whose last invocation has fewer than its 16 rows; an offset of 50 tests the variance merge.
+  const cases = [[false, 6, [3, 5, 4], 1], [true, 6, [3, 5, 4], 1], [false, 8, [3, 5, 4], 1], [true, 16, [3, 5, 4], 1],
+    [true, 8, [3, 9, 11], 1], [false, 12, [3, 9, 11], 50]] as const;
+  for (const [relu, C, rows, offset] of cases) {
+    it(`training mode, running statistics and backward (relu=${relu}, ${C} channels, ${rows.join('×')} rows, offset ${offset})`, async () => {
+      const x = R.add(randn([...rows, C], 2), R.rand([C], rng, -offset, offset));
       const gamma = R.rand([C], rng, 0.5, 1.5);
       const beta = randn([C]);
       const rm = randn([C]);

@@ -1,8 +1,10 @@
 // Batch normalisation over the channels of NHWC data, with optional fused ReLU.
 // Forward: a per-channel statistics pass (which also updates the running averages in training mode and folds
-// gamma and beta into one scale and shift) and one elementwise pass. Backward: one reduction pass (Σg, Σg·x̂ —
-// also dbeta, dgamma — and the coefficients of dx) and one elementwise pass. With C % 4 = 0 every kernel works
-// on four channels at a time (bn_*4.wgsl).
+// gamma and beta into one scale and shift) and one elementwise pass. Backward: a reduction (Σg = dbeta,
+// Σg·x̂ = dgamma, and the coefficients of dx) and one elementwise pass.
+// With C % 4 = 0 (every model here) the kernels work on four channels at a time (bn_*4.wgsl), and each reduction
+// runs in two barrier-free passes: per chunk of rows, then over the chunks in a fixed order (bn_stats4_chunks.wgsl
+// says why). Other channel counts take the scalar kernels, one workgroup per channel.
 
 import { needsGrad, record } from '../autograd.ts';
 import { f32 } from '../runtime.ts';
@@ -42,20 +44,33 @@ export function batchNorm(
   const stats = new Tensor([4, C]);
   const y = new Tensor([...x.shape]);
   if (v4) {
+    const { chunk, chunks } = chunking(R, C4);
+    const part = new Tensor([chunks, 2, C]);
+    if (training) {
+      dispatch({
+        shader: 'bn_stats4_chunks.wgsl',
+        constants: { C4 },
+        params: [R, chunk, chunks],
+        buffers: [x.buffer, part.buffer],
+        workgroups: elementGrid(chunks * C4),
+        label: `${label} stats (chunks)`,
+      });
+    }
     dispatch({
       shader: 'bn_stats4.wgsl',
       constants: { TRAIN: training ? 1 : 0, C4 },
-      params: [R, f32(eps), f32(momentum)],
-      buffers: [x.buffer, runningMean.buffer, runningVar.buffer, gamma.buffer, beta.buffer, stats.buffer],
-      workgroups: [C4],
+      params: [R, chunk, chunks, f32(eps), f32(momentum)],
+      buffers: [part.buffer, runningMean.buffer, runningVar.buffer, gamma.buffer, beta.buffer, stats.buffer],
+      workgroups: elementGrid(C4),
       label: `${label} stats`,
     });
+    part.dispose();
     dispatch({
       shader: 'bn_apply4.wgsl',
-      constants: { RELU: relu ? 1 : 0, C4 },
-      params: [x.size / 4],
+      constants: { RELU: relu ? 1 : 0, C4, RPI: ROWS_PER_INVOCATION },
+      params: [R],
       buffers: [x.buffer, stats.buffer, y.buffer],
-      workgroups: elementGrid(x.size / 4),
+      workgroups: elementGrid(Math.ceil(R / ROWS_PER_INVOCATION) * C4),
       label,
     });
   } else {
@@ -81,35 +96,49 @@ export function batchNorm(
     return y;
   }
   return record(y, label, [x, gamma, beta], (g) => {
-    // sums = [Σg, Σg·x̂, …] per channel: its first two rows are dbeta and dgamma.
-    const sums = new Tensor([5, C]);
+    // dbeta = Σg and dgamma = Σg·x̂ per channel, written by the reduce pass directly.
+    const dbeta = new Tensor([C]);
+    const dgamma = new Tensor([C]);
     let dx: Tensor | null = null;
     if (v4) {
+      const { chunk, chunks } = chunking(R, C4);
+      const part = new Tensor([chunks, 2, C]);
+      const coef = new Tensor([3, C]);   // dx = A·g + B·x + D per channel
+      dispatch({
+        shader: 'bn_backward_chunks4.wgsl',
+        constants: { RELU: relu ? 1 : 0, C4 },
+        params: [R, chunk, chunks],
+        buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, part.buffer],
+        workgroups: elementGrid(chunks * C4),
+        label: `${label} backward reduce (chunks)`,
+      });
       dispatch({
         shader: 'bn_backward_reduce4.wgsl',
-        constants: { RELU: relu ? 1 : 0, TRAIN: training ? 1 : 0, C4 },
-        params: [R],
-        buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, gamma.buffer, sums.buffer],
-        workgroups: [C4],
+        constants: { TRAIN: training ? 1 : 0, C4 },
+        params: [R, chunks],
+        buffers: [part.buffer, stats.buffer, gamma.buffer, dbeta.buffer, dgamma.buffer, coef.buffer],
+        workgroups: elementGrid(C4),
         label: `${label} backward reduce`,
       });
+      part.dispose();
       if (needsGrad(x)) {
         dx = new Tensor([...x.shape]);
         dispatch({
           shader: 'bn_backward_apply4.wgsl',
-          constants: { RELU: relu ? 1 : 0, C4 },
-          params: [x.size / 4],
-          buffers: [g.buffer, x.buffer, y.buffer, sums.buffer, dx.buffer],
-          workgroups: elementGrid(x.size / 4),
+          constants: { RELU: relu ? 1 : 0, C4, RPI: ROWS_PER_INVOCATION },
+          params: [R],
+          buffers: [g.buffer, x.buffer, y.buffer, coef.buffer, dx.buffer],
+          workgroups: elementGrid(Math.ceil(R / ROWS_PER_INVOCATION) * C4),
           label: `${label} backward`,
         });
       }
+      coef.dispose();
     } else {
       dispatch({
         shader: 'bn_backward_reduce.wgsl',
         constants: { RELU: relu ? 1 : 0 },
         params: [R, C],
-        buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, sums.buffer],
+        buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, dbeta.buffer, dgamma.buffer],
         workgroups: [C],
         label: `${label} backward reduce`,
       });
@@ -119,30 +148,25 @@ export function batchNorm(
           shader: 'bn_backward_apply.wgsl',
           constants: { RELU: relu ? 1 : 0, TRAIN: training ? 1 : 0, C },
           params: [x.size, R],
-          buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, sums.buffer, gamma.buffer, dx.buffer],
+          buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, dbeta.buffer, dgamma.buffer, gamma.buffer, dx.buffer],
           workgroups: elementGrid(x.size),
           label: `${label} backward`,
         });
       }
     }
-    const flat = sums.reshape([5 * C]);
-    const dbeta = splitHalf(flat, 0, C);
-    const dgamma = splitHalf(flat, 1, C);
-    flat.dispose();
-    sums.dispose();
     return [dx, dgamma, dbeta];
   });
 }
 
-/** Copies row h of a [rows · C] tensor into a new [C] tensor. */
-function splitHalf(t: Tensor, h: number, C: number): Tensor {
-  const out = new Tensor([C]);
-  dispatch({
-    shader: 'slice.wgsl',
-    params: [C, h * C],
-    buffers: [t.buffer, out.buffer],
-    workgroups: elementGrid(C),
-    label: 'slice',
-  });
-  return out;
+/** Rows per invocation of the vec4 apply passes (bn_apply4.wgsl, bn_backward_apply4.wgsl). */
+const ROWS_PER_INVOCATION = 16;
+
+/**
+ * Rows per chunk of the vec4 reductions (bn_stats4_chunks.wgsl, bn_backward_chunks4.wgsl): at least 64, and at
+ * most 256 chunks, so that the serial pass over the chunks stays short while the first pass has
+ * chunks × C/4 invocations to spread over the cores.
+ */
+function chunking(R: number, C4: number): { chunk: number; chunks: number } {
+  const chunk = Math.max(64, Math.ceil(R / 256));
+  return { chunk, chunks: Math.ceil(R / chunk) };
 }
