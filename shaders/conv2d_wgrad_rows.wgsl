@@ -1,12 +1,12 @@
-// Conv2d weight gradient along output rows, for stride-1 convolutions with kernels up to 3 wide:
-//   dW[ky, kx, ci, co] = Σ_{n, oy, ox} X[n, oy − pad + ky, ox − pad + kx, ci] · dY[n, oy, ox, co]  (0 outside X)
+// Conv2d weight gradient along output rows, for kernels up to 3 wide:
+//   dW[ky, kx, ci, co] = Σ_{n, oy, ox} X[n, s·oy − pad + ky, s·ox − pad + kx, ci] · dY[n, oy, ox, co]  (0 outside X)
 // Like conv2d_wgrad.wgsl it splits the pixels into slices, each writing its own partial result that
 // splitk_reduce.wgsl sums in a fixed order; here a slice is a run of whole output rows (n, oy).
 // Why a second weight-gradient kernel (conv2d_wgrad.wgsl gathers X for every (pixel, tap) and reads dY at an
 // address all lanes share; on CPU drivers those loads cost more than the FMAs, docs/cpu-drivers.md):
 // - an invocation owns one (ky, quad of 4 input channels) and all KW taps kx of it: 4·KW rows of dW. Walking
 //   along an output row, the X value under tap kx at pixel ox is the one under tap kx + 1 at pixel ox − 1, so it
-//   keeps a window of KW vec4s and loads one new vec4 per pixel instead of KW;
+//   keeps a window of KW vec4s and loads one new vec4 per pixel instead of KW (stride s: s new ones, or KW);
 // - the 8 invocations of a workgroup walk the same pixels (8 different row blocks), so dY's TN values per pixel
 //   are the same for all of them and come through rowB (gemm_b_subgroup.wgsl: one load per lane and subgroup
 //   broadcasts where 8-lane subgroups exist; gemm_b_storage.wgsl elsewhere), compiled in front of this file.
@@ -15,6 +15,8 @@
 override TN: u32 = 16u;   // output channels per invocation: 16 (rowB's subgroup variant needs a multiple of 8)
 override WG: u32 = 8u;    // one SIMD vector / subgroup on llvmpipe
 override KW: u32 = 3u;    // kernel width, at most 3: sizes the window and the accumulator rows
+override STRIDE: u32 = 1u;
+override KEEP: u32 = max(KW, STRIDE) - STRIDE;   // window entries the next pixel reuses
 
 struct Params {
   N: u32, H: u32, W: u32, Cin: u32,
@@ -48,15 +50,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let last = min(first + p.rowsPerSlice, rows);
   for (var r = first; r < last; r++) {
     let n = r / p.Ho;
-    let iy = i32(r % p.Ho + ky) - i32(p.pad);
+    let iy = i32(STRIDE * (r % p.Ho) + ky) - i32(p.pad);
     let rowInside = iy >= 0 && iy < i32(p.H);
     let xRow = (n * p.H + u32(max(iy, 0))) * p.W;
-    // win[kx] holds X under tap kx at the current pixel; primed one pixel to the left of the row.
+    // win[kx] holds X under tap kx at the current pixel, i.e. at column STRIDE·ox − pad + kx. The next pixel's
+    // taps are STRIDE columns further: the first KEEP of them are this pixel's last KEEP, the rest are loaded.
+    // Primed as if for the pixel left of the row.
     var win: array<vec4<f32>, 3>;
-    for (var k = 1u; k < KW; k++) { win[k] = xAt(xRow, rowInside, i32(k) - 1 - i32(p.pad), c4); }
+    for (var k = STRIDE; k < KW; k++) { win[k] = xAt(xRow, rowInside, i32(k) - i32(STRIDE + p.pad), c4); }
     for (var ox = 0u; ox < p.Wo; ox++) {
-      for (var k = 0u; k + 1u < KW; k++) { win[k] = win[k + 1u]; }
-      win[KW - 1u] = xAt(xRow, rowInside, i32(ox + KW - 1u) - i32(p.pad), c4);
+      for (var k = 0u; k < KEEP; k++) { win[k] = win[k + STRIDE]; }
+      let ix0 = i32(STRIDE * ox) - i32(p.pad);
+      for (var k = KEEP; k < KW; k++) { win[k] = xAt(xRow, rowInside, ix0 + i32(k), c4); }
       let b = rowB(r * p.Wo + ox, col4, p.C4, lid % 8u);   // dY at this pixel, TN channels
       for (var kx = 0u; kx < KW; kx++) {
         for (var e = 0u; e < 4u; e++) {

@@ -179,12 +179,16 @@ describe('conv2d', () => {
     { N: 2, H: 5, W: 18, Cin: 4, Cout: 6, k: 3, stride: 1, pad: 0, bias: false },
     { N: 1, H: 4, W: 20, Cin: 3, Cout: 5, k: 5, stride: 1, pad: 2, bias: true },
     // The weight gradient along output rows (conv2d_wgrad_rows.wgsl: stride 1, kernels up to 3 wide, KH·Cin/4 ≥ 8;
-    // the 16→32 and 19→20 cases above take it too): 2- and 1-wide kernels, padded channels, no padding, and
-    // slices of several rows with a shorter last one.
+    // the 16→32, 19→20 and strided 16→32, 32→64 cases above take it too): 2- and 1-wide kernels, padded channels,
+    // no padding, slices of several rows with a shorter last one, and strides of 2 and 3 (a window that keeps
+    // one entry, none, or that the stride skips past).
     { N: 2, H: 6, W: 7, Cin: 13, Cout: 24, k: 2, stride: 1, pad: 0, bias: false },
     { N: 2, H: 5, W: 4, Cin: 33, Cout: 5, k: 1, stride: 1, pad: 0, bias: true },
     { N: 2, H: 5, W: 9, Cin: 12, Cout: 8, k: 3, stride: 1, pad: 0, bias: false },
     { N: 3, H: 13, W: 11, Cin: 16, Cout: 16, k: 3, stride: 1, pad: 1, bias: false },
+    { N: 2, H: 9, W: 9, Cin: 16, Cout: 12, k: 2, stride: 2, pad: 0, bias: false },
+    { N: 2, H: 10, W: 9, Cin: 12, Cout: 8, k: 3, stride: 3, pad: 1, bias: false },
+    { N: 2, H: 9, W: 9, Cin: 32, Cout: 8, k: 1, stride: 2, pad: 0, bias: false },
   ];
   for (const c of cases) {
     it(JSON.stringify(c), async () => {

@@ -5,8 +5,8 @@
 // - otherwise (strided layers, rows under 16 pixels, weight blocks over 64 KB) each pass is one implicit-GEMM
 //   kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same register-blocked core as matmul.wgsl;
 // - the weight gradient splits its long pixel dimension across workgroups and sums the slices in a second pass:
-//   along output rows (conv2d_wgrad_rows.wgsl) for stride 1 and kernels up to 3 wide, else as an implicit GEMM
-//   (conv2d_wgrad.wgsl).
+//   along output rows (conv2d_wgrad_rows.wgsl) for kernels up to 3 wide, else (and for inputs of fewer than 8
+//   channel quads per kernel row, e.g. RGB) as an implicit GEMM (conv2d_wgrad.wgsl).
 // The GEMM kernels read their right-hand operand in vec4s from rows padded to a multiple of 4: the weights as
 // they are (forward, when Cout % 4 == 0), transposed per tap (input gradient, always: a few KB), dY as it is
 // (weight gradient, when Cout % 4 == 0); the weight gradient also reads X in vec4s of 4 channels (when
@@ -210,12 +210,12 @@ export function wgradSplits(pixels: number, rowBlocks: number, colBlocks: number
 }
 
 /**
- * Whether the weight gradient runs on the row kernel (conv2d_wgrad_rows.wgsl): stride 1, kernels up to 3 wide, at
- * least one workgroup of row blocks (KH · Cin/4 ≥ 8), and a driver that unrolls loops itself (on SwiftShader its
- * 12×16 block would take minutes to compile).
+ * Whether the weight gradient runs on the row kernel (conv2d_wgrad_rows.wgsl): kernels up to 3 wide, at least one
+ * workgroup of row blocks (KH · Cin/4 ≥ 8), and a driver that unrolls loops itself (on SwiftShader its 12×16
+ * block would take minutes to compile).
  */
 export function usesWgradRows(g: Geometry): boolean {
-  return g.stride === 1 && g.KW <= 3 && g.KH * Math.ceil(g.Cin / 4) >= 8 && !runtime().unrollLoops;
+  return g.KW <= 3 && g.KH * Math.ceil(g.Cin / 4) >= 8 && !runtime().unrollLoops;
 }
 
 export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
@@ -259,7 +259,7 @@ export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry): Tensor
   const rowB = runtime().subgroups8 ? 'subgroup8.wgsl+gemm_b_subgroup.wgsl' : 'gemm_b_storage.wgsl';
   dispatch({
     shader: `${rowB}+conv2d_wgrad_rows.wgsl`,
-    constants: { TN, WG, KW: g.KW },
+    constants: { TN, WG, KW: g.KW, STRIDE: g.stride },
     params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.pad, rowsPerSlice, Cin4, Math.ceil(g.Cout / 4), RB, groups, slices, 0],
     buffers: [(x4 ?? x).buffer, (dy4 ?? dy).buffer, partial.buffer],
     workgroups: [groups * slices, colBlocks],
@@ -270,7 +270,7 @@ export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry): Tensor
   return reduceSlices(partial, g, slices);
 }
 
-/** The weight gradient as an implicit GEMM with split-K (conv2d_wgrad.wgsl): strided and wide kernels. */
+/** The weight gradient as an implicit GEMM with split-K (conv2d_wgrad.wgsl): where usesWgradRows does not hold. */
 export function conv2dWeightGradGemm(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   const M = g.KH * g.KW * g.Cin;
   const P = g.N * g.Ho * g.Wo;
