@@ -45,8 +45,9 @@ export function batchNorm(
   const y = new Tensor([...x.shape]);
   if (v4) {
     const { chunk, chunks } = chunking(R, C4);
-    const part = new Tensor([chunks, 2, C]);
-    if (training) {
+    // Eval mode takes the running statistics: no chunks to compute (bn_stats4.wgsl then ignores its binding 1).
+    const part = training ? new Tensor([chunks, 2, C]) : null;
+    if (part) {
       dispatch({
         shader: 'bn_stats4_chunks.wgsl',
         constants: { C4 },
@@ -60,11 +61,11 @@ export function batchNorm(
       shader: 'bn_stats4.wgsl',
       constants: { TRAIN: training ? 1 : 0, C4 },
       params: [R, chunk, chunks, f32(eps), f32(momentum)],
-      buffers: [part.buffer, runningMean.buffer, runningVar.buffer, gamma.buffer, beta.buffer, stats.buffer],
+      buffers: [(part ?? x).buffer, runningMean.buffer, runningVar.buffer, gamma.buffer, beta.buffer, stats.buffer],
       workgroups: elementGrid(C4),
       label: `${label} stats`,
     });
-    part.dispose();
+    part?.dispose();
     dispatch({
       shader: 'bn_apply4.wgsl',
       constants: { RELU: relu ? 1 : 0, C4, RPI: ROWS_PER_INVOCATION },

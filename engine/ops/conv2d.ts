@@ -256,9 +256,8 @@ export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry): Tensor
   const x4 = padChannels(x, g.N * g.H * g.W, g.Cin);
   const dy4 = padChannels(dy, g.N * g.Ho * g.Wo, g.Cout);
   const partial = new Tensor([slices, g.KH * g.KW * g.Cin * g.Cout]);
-  const rowB = runtime().subgroups8 ? 'subgroup8.wgsl+gemm_b_subgroup.wgsl' : 'gemm_b_storage.wgsl';
   dispatch({
-    shader: `${rowB}+conv2d_wgrad_rows.wgsl`,
+    shader: gemmShader('conv2d_wgrad_rows.wgsl', { TM: 4 * g.KW, TN, WG }),   // dY through rowB
     constants: { TN, WG, KW: g.KW, STRIDE: g.stride },
     params: [g.N, g.H, g.W, g.Cin, g.Ho, g.Wo, g.Cout, g.KH, g.pad, rowsPerSlice, Cin4, Math.ceil(g.Cout / 4), RB, groups, slices, 0],
     buffers: [(x4 ?? x).buffer, (dy4 ?? dy).buffer, partial.buffer],

@@ -126,7 +126,8 @@ function fitRows(rows: number, TM: number, WG: number): { TM: number; WG: number
 }
 
 /**
- * The shader for a GEMM kernel (matmul.wgsl, conv2d_fwd.wgsl, conv2d_dgrad.wgsl) with this tile: its right-hand
+ * The shader for a kernel that reads its shared operand through rowB (matmul.wgsl, conv2d_fwd.wgsl,
+ * conv2d_dgrad.wgsl, conv2d_wgrad_rows.wgsl) with this tile: its right-hand
  * operand shared through subgroup broadcasts where 8-lane subgroups exist and the tile's TN is a multiple of 8,
  * else read as vec4s from the storage buffer (see gemm_b_subgroup.wgsl).
  */
