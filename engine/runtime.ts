@@ -44,6 +44,11 @@ export interface DispatchSpec {
   label?: string;
   /** Groups dispatches in profiles (defaults to the kernel's file name, the last of `shader`). */
   profileLabel?: string;
+  /**
+   * Unroll the kernel's constant loops in the text on every driver, not only on those that do not unroll loops
+   * themselves (Runtime.unrollLoops): for kernels whose loop order Mesa would not unroll as written.
+   */
+  unroll?: boolean;
 }
 
 const asBinding = (b: GPUBuffer | GPUBufferBinding): GPUBufferBinding => ('buffer' in b ? b : { buffer: b });
@@ -108,12 +113,12 @@ export class Runtime {
 
   // ---- pipelines ------------------------------------------------------------------------------------------
 
-  private module(file: string, constants: Record<string, number>): GPUShaderModule {
-    const key = this.unrollLoops ? file + JSON.stringify(constants) : file;
+  private module(file: string, constants: Record<string, number>, unroll: boolean): GPUShaderModule {
+    const key = unroll ? file + JSON.stringify(constants) : file;
     let m = this.modules.get(key);
     if (!m) {
       const source = file.split('+').map((f) => this.loadShader(f)).join('\n');
-      const code = this.unrollLoops ? unrollLoops(source, constants) : source;
+      const code = unroll ? unrollLoops(source, constants) : source;
       this.device.pushErrorScope('validation');
       m = this.device.createShaderModule({ code, label: `shaders/${file}` });
       // Compilation errors arrive asynchronously; they are raised at the next check() with the file named.
@@ -125,12 +130,13 @@ export class Runtime {
     return m;
   }
 
-  pipeline(file: string, constants: Record<string, number> = {}): GPUComputePipeline {
-    const key = file + JSON.stringify(constants) + (this.unrollLoops ? ' unrolled' : '');
+  pipeline(file: string, constants: Record<string, number> = {}, unroll = false): GPUComputePipeline {
+    unroll ||= this.unrollLoops;
+    const key = file + JSON.stringify(constants) + (unroll ? ' unrolled' : '');
     let p = this.pipelines.get(key);
     if (!p) {
       const label = `${file}${Object.keys(constants).length ? JSON.stringify(constants) : ''}`;
-      const module = this.module(file, constants);
+      const module = this.module(file, constants, unroll);
       this.device.pushErrorScope('validation');
       p = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main', constants } });
       this.device.popErrorScope().then((err) => {
@@ -194,7 +200,7 @@ export class Runtime {
   dispatch(spec: DispatchSpec): void {
     const kernel = spec.shader.slice(spec.shader.lastIndexOf('+') + 1);   // the kernel; files before it are its variants
     const label = spec.label ?? kernel;
-    const pipeline = this.pipeline(spec.shader, spec.constants);
+    const pipeline = this.pipeline(spec.shader, spec.constants, spec.unroll);
     const buffers = spec.params ? [this.uniform(spec.params), ...spec.buffers] : spec.buffers;
     const bg = this.bindGroup(pipeline, buffers, label);
     const [x, y = 1, z = 1] = spec.workgroups;

@@ -16,15 +16,25 @@
 // - an invocation owns TM neighbouring output pixels of one row. For each (ky, r) it loads the TM + KW − 1 input
 //   values under them once and reuses them for all KW taps: about 3× fewer lane-by-lane loads than gathering
 //   each (pixel, tap) for a 3×3 kernel. Stride 1 only (strided layers use the implicit GEMM).
-// Measured on lavapipe (round-robin medians): forward 64×32×32×16→16 19–20 vs 10–12 GFLOP/s for the implicit
-// GEMM, 64×16×16×32→32 13–16 vs 12–13; a ResNet-8 / ResNet-20 training step 5–11% faster. 16-pixel segments
-// beat 8 and 12 there, but take lavapipe ~20 s to compile (once: Mesa caches it on disk). On SwiftShader, which
-// gets this text with its loops unrolled (engine/unroll.ts), 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s.
+// - each accumulator takes its KW taps in a row before it is written back. On llvmpipe a value carried round a
+//   loop is written back with a blend under the loop's mask, and 256 accumulators do not fit in registers, so
+//   each write-back is also a store: once per KW multiply-adds now instead of once per multiply-add. Mesa would
+//   leave such a tap loop rolled (the loops around it are too large for it to unroll), so the dispatch has the
+//   loops spelled out in the text (engine/unroll.ts) on every driver. As first written, with the tap loop
+//   outermost, Mesa left that loop rolled too, and `xs[i + kx]` was indexed at run time: lane-by-lane loads from
+//   the stack. Forward / input gradient went from 14.6–16.4 to 18.3–21.9 GFLOP/s (lavapipe, same run), a
+//   ResNet-8 / ResNet-20 training step 1.05× (paired rounds). The same reordering measured 0.75–0.9× in the
+//   implicit GEMM (conv2d_fwd.wgsl: two input channels per step) and no change in the weight-gradient row
+//   kernel (two pixels per step), whose loops Mesa already unrolls; those keep their order.
+// Measured before that on lavapipe (round-robin medians): forward 64×32×32×16→16 19–20 vs 10–12 GFLOP/s for
+// the implicit GEMM, 64×16×16×32→32 13–16 vs 12–13; a ResNet-8 / ResNet-20 training step 5–11% faster. 16-pixel
+// segments beat 8 and 12 there, but take lavapipe ~20 s to compile (once: Mesa caches it on disk). On
+// SwiftShader, 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s.
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, Ho, Wo, C].
 override TM: u32 = 16u;   // output pixels per invocation (along a row): 16, or 8 on SwiftShader; TM + KW − 1 ≤ 32
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
-override KW: u32 = 3u;    // a constant: it sizes the unrolled input window
+override KW: u32 = 3u;    // a constant: it sizes the unrolled input window; at most KMAX
 
 struct Params {
   N: u32, H: u32, W: u32, R: u32,
@@ -38,6 +48,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 const XS = 32u;
+const KMAX = 7u;   // the widest kernel row the weight registers hold (only KW of them are used)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u,
@@ -68,11 +79,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let o = off[t];
         xs[t] = select(0.0, X[u32(max(o, 0)) + r], o >= 0);
       }
-      for (var kx = 0u; kx < KW; kx++) {
-        let b = rowWeights((ky * KW + kx) * p.R + r, lid);   // TN weights: tap (ky, kx), input channel r
-        for (var i = 0u; i < TM; i++) {
-          let a = vec4<f32>(xs[i + kx]);
-          for (var j = 0u; j < TN / 4u; j++) { acc[i][j] = fma(a, b[j], acc[i][j]); }
+      // TN weights for each tap (ky, kx) of input channel r.
+      var b: array<array<vec4<f32>, 4>, KMAX>;
+      for (var kx = 0u; kx < KW; kx++) { b[kx] = rowWeights((ky * KW + kx) * p.R + r, lid); }
+      // Each accumulator takes its KW taps in a row before it is written back (see the top of the file).
+      for (var i = 0u; i < TM; i++) {
+        for (var j = 0u; j < TN / 4u; j++) {
+          var s = acc[i][j];
+          for (var kx = 0u; kx < KW; kx++) { s = fma(vec4<f32>(xs[i + kx]), b[kx][j], s); }
+          acc[i][j] = s;
         }
       }
     }
@@ -80,11 +95,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (gid >= total) { return; }
   for (var i = 0u; i < TM; i++) {
     let ox = ox0 + i;
-    if (ox >= p.Wo) { break; }
     let m = (n * p.Ho + oy) * p.Wo + ox;
     for (var j = 0u; j < TN; j++) {
       let c = p.col0 + j;
-      if (c < p.C) {
+      if (ox < p.Wo && c < p.C) {   // no early exit from the loop: it has to stay unrollable
         var v = acc[i][j / 4u][j % 4u];
         if (p.hasBias != 0u) { v += bias[c]; }
         Y[m * p.C + c] = v;

@@ -178,6 +178,9 @@ describe('conv2d', () => {
     { N: 1, H: 4, W: 17, Cin: 8, Cout: 120, k: 3, stride: 1, pad: 1, bias: true },
     { N: 2, H: 5, W: 18, Cin: 4, Cout: 6, k: 3, stride: 1, pad: 0, bias: false },
     { N: 1, H: 4, W: 20, Cin: 3, Cout: 5, k: 5, stride: 1, pad: 2, bias: true },
+    // ... and 1- and 2-wide kernels on it (the tap loop the kernel unrolls innermost)
+    { N: 2, H: 3, W: 17, Cin: 6, Cout: 10, k: 1, stride: 1, pad: 0, bias: true },
+    { N: 1, H: 4, W: 18, Cin: 5, Cout: 7, k: 2, stride: 1, pad: 1, bias: false },
     // The weight gradient along output rows (conv2d_wgrad_rows.wgsl: stride 1, kernels up to 3 wide, KH·Cin/4 ≥ 8;
     // the 16→32, 19→20 and strided 16→32, 32→64 cases above take it too): 2- and 1-wide kernels, padded channels,
     // no padding, slices of several rows with a shorter last one, and strides of 2 and 3 (a window that keeps

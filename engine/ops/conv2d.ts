@@ -72,12 +72,12 @@ function rowsTM(): number {
 
 /**
  * Whether the row kernel applies: stride 1 (at stride 2 it measured slower than the implicit GEMM: less reuse),
- * output rows at least one segment wide, the input window (TM + KW − 1 values) within the kernel's 32, and one
- * column block of weights (KH·KW·R·16 floats) within a uniform binding.
+ * output rows at least one segment wide, kernels at most 7 wide (its KMAX), the input window (TM + KW − 1 values)
+ * within the kernel's 32, and one column block of weights (KH·KW·R·16 floats) within a uniform binding.
  */
 function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
   const TM = rowsTM();
-  return stride === 1 && Wo >= TM && TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
+  return stride === 1 && Wo >= TM && KW <= 7 && TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
 }
 
 /**
@@ -116,6 +116,7 @@ function convRows(
     dispatch({
       shader: `${weightsFile}+conv2d_rows.wgsl`,
       constants: { TM, TN: ROWS_TN, WG, KW: d.KW },
+      unroll: true,   // its tap loop is innermost, which Mesa would not unroll (conv2d_rows.wgsl says why)
       params: [d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.pad, segs, b * ROWS_TN, bias ? 1 : 0],
       buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, out.buffer],
       workgroups: [gx, gy],
