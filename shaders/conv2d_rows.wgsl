@@ -28,10 +28,10 @@
 //   kernel (two pixels per step), whose loops Mesa already unrolls; those keep their order.
 // Measured before that on lavapipe (round-robin medians): forward 64×32×32×16→16 19–20 vs 10–12 GFLOP/s for
 // the implicit GEMM, 64×16×16×32→32 13–16 vs 12–13; a ResNet-8 / ResNet-20 training step 5–11% faster. 16-pixel
-// segments beat 8 and 12 there, but take lavapipe ~20 s to compile (once: Mesa caches it on disk). On
-// SwiftShader, 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s.
+// segments beat 8 and 12 then; in the current loop order 8 is best (engine/ops/conv2d.ts, ROWS_TM). On
+// SwiftShader, 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s then, 3.4 now.
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, Ho, Wo, C].
-override TM: u32 = 16u;   // output pixels per invocation (along a row): 16, or 8 on SwiftShader; TM + KW − 1 ≤ 32
+override TM: u32 = 8u;    // output pixels per invocation (along a row): at most 16, TM + KW − 1 ≤ 32
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window; at most KMAX

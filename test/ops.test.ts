@@ -170,10 +170,10 @@ describe('conv2d', () => {
     { N: 8, H: 16, W: 16, Cin: 16, Cout: 32, k: 3, stride: 1, pad: 1, bias: false },
     { N: 8, H: 16, W: 16, Cin: 3, Cout: 16, k: 3, stride: 1, pad: 1, bias: true },
     { N: 6, H: 12, W: 12, Cin: 32, Cout: 64, k: 3, stride: 2, pad: 1, bias: false },
-    // The row kernel (stride 1, weights read once per workgroup): a 40-wide row (two 16-pixel segments and a partial
+    // The row kernel (stride 1, weights read once per workgroup): a 43-wide row (five 8-pixel segments and a partial
     // one), several column blocks with a partial last one; and weights too big for it (the implicit GEMM then
     // runs the forward pass, resp. the input gradient, while the other pass keeps the row kernel).
-    { N: 2, H: 3, W: 40, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1, bias: true },
+    { N: 2, H: 3, W: 43, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1, bias: true },
     { N: 1, H: 3, W: 16, Cin: 120, Cout: 8, k: 3, stride: 1, pad: 1, bias: false },
     { N: 1, H: 4, W: 17, Cin: 8, Cout: 120, k: 3, stride: 1, pad: 1, bias: true },
     { N: 2, H: 5, W: 18, Cin: 4, Cout: 6, k: 3, stride: 1, pad: 0, bias: false },
@@ -450,7 +450,7 @@ describe('kernels without subgroup broadcasts', () => {
     E.runtime().subgroups8 = had;
   });
   variantTests([45, 70, 37], [
-    { N: 2, H: 3, W: 40, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1 },
+    { N: 2, H: 3, W: 43, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1 },
     { N: 2, H: 9, W: 8, Cin: 4, Cout: 9, k: 3, stride: 2, pad: 1 },
     { N: 1, H: 4, W: 20, Cin: 3, Cout: 5, k: 5, stride: 1, pad: 2 },
     { N: 2, H: 6, W: 7, Cin: 13, Cout: 24, k: 2, stride: 1, pad: 0 },

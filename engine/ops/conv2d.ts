@@ -1,8 +1,8 @@
 // 2-D convolution, NHWC activations and [KH, KW, Cin, Cout] weights. Three kinds of kernel:
 // - stride 1 (forward, and the input gradient, which is then a convolution of dY with the mirrored weights):
-//   conv2d_rows.wgsl, a direct convolution over 16-pixel row segments with the weights bound as a uniform buffer,
+//   conv2d_rows.wgsl, a direct convolution over 8-pixel row segments with the weights bound as a uniform buffer,
 //   one dispatch per 16-column block (packed by conv2d_pack_weights.wgsl);
-// - otherwise (strided layers, rows under 16 pixels, weight blocks over 64 KB) each pass is one implicit-GEMM
+// - otherwise (strided layers, rows under 8 pixels, weight blocks over 64 KB) each pass is one implicit-GEMM
 //   kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same register-blocked core as matmul.wgsl;
 // - the weight gradient splits its long pixel dimension across workgroups and sums the slices in a second pass:
 //   along output rows (conv2d_wgrad_rows.wgsl) for kernels up to 3 wide, else (and for inputs of fewer than 8
@@ -60,15 +60,14 @@ const UNIFORM_BYTES = 65536;
 const ROWS_TN = 16;
 
 /**
- * Output pixels per invocation of the row kernel. On lavapipe 16 measured up to 2× faster than the implicit GEMM on
- * 32- and 16-pixel rows, while 8 and 12 were no faster than the GEMM (so narrower rows keep it); the price is
- * compile time: ~20 s for this pipeline the first time (8 pixels: 1 s), which Mesa's shader cache keeps.
- * Where the kernels are unrolled in the text (SwiftShader), 16 would take minutes to compile; 8 compiles in 1.6 s
- * and measured 1.5× faster than the GEMM there (2.6–3.1 vs 1.7–2.1 GFLOP/s).
+ * Output pixels per invocation of the row kernel. With each accumulator taking its taps in a row (see
+ * conv2d_rows.wgsl), 8 measured best on lavapipe (same run, GFLOP/s forward / input gradient: 32×32×16→16 31–32 /
+ * 30–33 against 30 / 25 for 16 and 21 / 18 for 24; 16×16×32→32 39–42 / 33–38 against 37 / 26) and takes the 8×8
+ * layers off the implicit GEMM (8×8×64→64: 43 / 43 against ~21 / 22). It also compiles in ~6 s instead of ~16 s.
+ * (In the earlier loop order 16 was best on lavapipe; SwiftShader, which gets the loops unrolled in the text,
+ * always ran 8: 16 would take it minutes to compile.)
  */
-function rowsTM(): number {
-  return runtime().unrollLoops ? 8 : 16;
-}
+const ROWS_TM = 8;
 
 /**
  * Whether the row kernel applies: stride 1 (at stride 2 it measured slower than the implicit GEMM: less reuse),
@@ -76,7 +75,7 @@ function rowsTM(): number {
  * within the kernel's 32, and one column block of weights (KH·KW·R·16 floats) within a uniform binding.
  */
 function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
-  const TM = rowsTM();
+  const TM = ROWS_TM;
   return stride === 1 && Wo >= TM && KW <= 7 && TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
 }
 
@@ -108,7 +107,7 @@ function convRows(
     workgroups: elementGrid(total),
     label: `${label} (pack weights)`,
   });
-  const TM = rowsTM();
+  const TM = ROWS_TM;
   const WG = 8;   // one SIMD vector (and one subgroup); bigger workgroups measured no faster and waste more at the edges
   const segs = Math.ceil(d.Wo / TM);
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
