@@ -18,11 +18,14 @@ const MAX_TRIP = 64;
 
 const LOOP = /for\s*\(\s*var\s+([A-Za-z_]\w*)\s*=\s*0(u?)\s*;\s*\1\s*<\s*([^;]+?)\s*;\s*\1\s*\+\+\s*\)\s*\{/g;
 
-/** The default of each `override NAME: type = value;` in the source, overridden by `constants`. */
+/**
+ * The value of each `override NAME: type = value;` in the source: the pipeline's constant where it sets one, else
+ * the default, evaluated with the values before it (so `XL = STRIDE * (TM - 1u) + KW` follows the constants).
+ */
 export function overrideValues(code: string, constants: Record<string, number>): Record<string, number> {
   const values: Record<string, number> = {};
   for (const m of code.matchAll(/override\s+([A-Za-z_]\w*)\s*:\s*\w+\s*=\s*([^;]+);/g)) {
-    const v = evalConstExpr(m[2], values);
+    const v = m[1] in constants ? constants[m[1]] : evalConstExpr(m[2], values);
     if (v !== null) values[m[1]] = v;
   }
   return { ...values, ...constants };

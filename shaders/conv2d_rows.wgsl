@@ -1,7 +1,7 @@
 // Direct 2-D convolution over row segments, with the weights in a uniform buffer: the fast path for small weight
 // blocks (engine/ops/conv2d.ts picks it when one column block of weights fits in 64 KB). Computes
-//   Y[n, oy, ox, c] = Σ_{ky, kx, r} X[n, oy − pad + ky, ox − pad + kx, r] · Wb[ky, kx, r, c]  (0 outside X)
-// for the TN output columns c of this dispatch's column block. Serves the forward pass (X = input, r = input
+//   Y[n, oy, ox, c] = Σ_{ky, kx, r} X[n, s·oy − pad + ky, s·ox − pad + kx, r] · Wb[ky, kx, r, c]  (0 outside X)
+// with stride s, for the TN output columns c of this dispatch's column block. Serves the forward pass (X = input, r = input
 // channel, Wb = the weights) and the stride-1 input gradient (X = dY, r = output channel, Wb = the weights
 // flipped in both taps and transposed, pad' = K − 1 − pad): engine/ops/conv2d.ts packs Wb either way
 // (conv2d_pack_weights.wgsl).
@@ -15,7 +15,8 @@
 // - the weights are cheap to read (above);
 // - an invocation owns TM neighbouring output pixels of one row. For each (ky, r) it loads the TM + KW − 1 input
 //   values under them once and reuses them for all KW taps: about 3× fewer lane-by-lane loads than gathering
-//   each (pixel, tap) for a 3×3 kernel. Stride 1 only (strided layers use the implicit GEMM).
+//   each (pixel, tap) for a 3×3 kernel. At stride s the window holds s·(TM − 1) + KW values, so the reuse falls
+//   with the stride; engine/ops/conv2d.ts (rowsFit) runs strides up to the kernel's width here.
 // - each accumulator takes its KW taps in a row before it is written back. On llvmpipe a value carried round a
 //   loop is written back with a blend under the loop's mask, and 256 accumulators do not fit in registers, so
 //   each write-back is also a store: once per KW multiply-adds now instead of once per multiply-add. Mesa would
@@ -35,6 +36,8 @@ override TM: u32 = 8u;    // output pixels per invocation (along a row): at most
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window; at most KMAX
+override STRIDE: u32 = 1u;   // forward pass only (the input gradient runs here at stride 1)
+override XL: u32 = STRIDE * (TM - 1u) + KW;   // input values under one segment's row of taps: at most XS
 
 struct Params {
   N: u32, H: u32, W: u32, R: u32,
@@ -60,24 +63,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let oy = (g / p.segs) % p.Ho;
   let n = g / (p.segs * p.Ho);
   let ox0 = seg * TM;
-  let ix0 = i32(ox0) - i32(p.pad);
+  let ix0 = i32(ox0 * STRIDE) - i32(p.pad);
   var acc: array<array<vec4<f32>, 4>, 16>;
   for (var ky = 0u; ky < p.KH; ky++) {
-    let iy = i32(oy + ky) - i32(p.pad);
+    let iy = i32(oy * STRIDE + ky) - i32(p.pad);
     let rowInside = iy >= 0 && iy < i32(p.H);
     let rowBase = (n * p.H + u32(max(iy, 0))) * p.W;
     // Where each input value of the window starts, or −1 in the zero padding.
     var off: array<i32, XS>;
-    for (var t = 0u; t < TM + KW - 1u; t++) {
+    for (var t = 0u; t < XL; t++) {
       let ix = ix0 + i32(t);
       let inside = rowInside && ix >= 0 && ix < i32(p.W);
       off[t] = select(-1, i32((rowBase + u32(max(ix, 0))) * p.R), inside);
     }
     for (var r = 0u; r < p.R; r++) {
       var xs: array<f32, XS>;
-      for (var t = 0u; t < TM + KW - 1u; t++) {
-        let o = off[t];
-        xs[t] = select(0.0, X[u32(max(o, 0)) + r], o >= 0);
+      for (var t = 0u; t < XL; t++) {
+        // Pixel i's tap kx reads xs[STRIDE·i + kx]; with a stride wider than the kernel some values are unused.
+        if (KW >= STRIDE || t % STRIDE < KW) {
+          let o = off[t];
+          xs[t] = select(0.0, X[u32(max(o, 0)) + r], o >= 0);
+        }
       }
       // TN weights for each tap (ky, kx) of input channel r.
       var b: array<array<vec4<f32>, 4>, KMAX>;
@@ -86,7 +92,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN / 4u; j++) {
           var s = acc[i][j];
-          for (var kx = 0u; kx < KW; kx++) { s = fma(vec4<f32>(xs[i + kx]), b[kx][j], s); }
+          for (var kx = 0u; kx < KW; kx++) { s = fma(vec4<f32>(xs[STRIDE * i + kx]), b[kx][j], s); }
           acc[i][j] = s;
         }
       }

@@ -178,6 +178,11 @@ describe('conv2d', () => {
     { N: 1, H: 4, W: 17, Cin: 8, Cout: 120, k: 3, stride: 1, pad: 1, bias: true },
     { N: 2, H: 5, W: 18, Cin: 4, Cout: 6, k: 3, stride: 1, pad: 0, bias: false },
     { N: 1, H: 4, W: 20, Cin: 3, Cout: 5, k: 5, stride: 1, pad: 2, bias: true },
+    // ... strided forward passes on it (kernels at least as wide as the stride; a partial last segment)
+    { N: 2, H: 5, W: 19, Cin: 5, Cout: 9, k: 3, stride: 2, pad: 1, bias: true },
+    { N: 1, H: 7, W: 26, Cin: 4, Cout: 18, k: 3, stride: 3, pad: 1, bias: false },
+    { N: 1, H: 6, W: 21, Cin: 3, Cout: 5, k: 5, stride: 2, pad: 2, bias: true },
+    { N: 2, H: 6, W: 18, Cin: 6, Cout: 7, k: 2, stride: 2, pad: 0, bias: false },
     // ... and 1- and 2-wide kernels on it (the tap loop the kernel unrolls innermost)
     { N: 2, H: 3, W: 17, Cin: 6, Cout: 10, k: 1, stride: 1, pad: 0, bias: true },
     { N: 1, H: 4, W: 18, Cin: 5, Cout: 7, k: 2, stride: 1, pad: 1, bias: false },

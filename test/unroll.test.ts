@@ -21,9 +21,15 @@ describe('evalConstExpr', () => {
 });
 
 describe('overrideValues', () => {
-  it('takes the declared defaults and lets the pipeline constants win', () => {
+  it('takes the declared defaults and lets the pipeline constants win, in the defaults built from them too', () => {
+    // As in WGSL: TN's default is computed from the pipeline's TM (this once used TM's default: 16).
     const code = 'override TM: u32 = 8u;\noverride TN: u32 = 2u * TM;\noverride WG: u32 = 16u;';
-    expect(overrideValues(code, { TM: 4 })).toEqual({ TM: 4, TN: 16, WG: 16 });
+    expect(overrideValues(code, { TM: 4 })).toEqual({ TM: 4, TN: 8, WG: 16 });
+  });
+  it('evaluates a default built from other overrides with the pipeline constants', () => {
+    const code = 'override S: u32 = 1u;\noverride TM: u32 = 8u;\noverride KW: u32 = 3u;\noverride XL: u32 = S * (TM - 1u) + KW;';
+    expect(overrideValues(code, { S: 2, KW: 1 })).toEqual({ S: 2, TM: 8, KW: 1, XL: 15 });
+    expect(overrideValues(code, { S: 2, KW: 1, XL: 9 }).XL).toBe(9);
   });
 });
 

@@ -1,9 +1,11 @@
 // 2-D convolution, NHWC activations and [KH, KW, Cin, Cout] weights. Three kinds of kernel:
-// - stride 1 (forward, and the input gradient, which is then a convolution of dY with the mirrored weights):
-//   conv2d_rows.wgsl, a direct convolution over 8-pixel row segments with the weights bound as a uniform buffer,
-//   one dispatch per 16-column block (packed by conv2d_pack_weights.wgsl);
-// - otherwise (strided layers, rows under 8 pixels, weight blocks over 64 KB) each pass is one implicit-GEMM
-//   kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same register-blocked core as matmul.wgsl;
+// - the forward pass at stride 1 or a stride no wider than the kernel, and the input gradient at stride 1 (then
+//   a convolution of dY with the mirrored weights): conv2d_rows.wgsl, a direct convolution over 8-pixel row
+//   segments with the weights bound as a uniform buffer, one dispatch per 16-column block (packed by
+//   conv2d_pack_weights.wgsl);
+// - otherwise (strided input gradients, 1×1 strided layers, rows under 8 pixels, weight blocks over 64 KB) each
+//   pass is one implicit-GEMM kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same register-blocked core as
+//   matmul.wgsl;
 // - the weight gradient splits its long pixel dimension across workgroups and sums the slices in a second pass:
 //   along output rows (conv2d_wgrad_rows.wgsl) for kernels up to 3 wide, else (and for inputs of fewer than 8
 //   channel quads per kernel row, e.g. RGB) as an implicit GEMM (conv2d_wgrad.wgsl).
@@ -70,13 +72,16 @@ const ROWS_TN = 16;
 const ROWS_TM = 8;
 
 /**
- * Whether the row kernel applies: stride 1 (at stride 2 it measured slower than the implicit GEMM: less reuse),
- * output rows at least one segment wide, kernels at most 7 wide (its KMAX), the input window (TM + KW − 1 values)
- * within the kernel's 32, and one column block of weights (KH·KW·R·16 floats) within a uniform binding.
+ * Whether the row kernel applies: stride 1, or a stride no wider than the kernel (so that every input value under
+ * a segment is used: 3×3 at stride 2 measured 30–31 vs 20–21 GFLOP/s for the implicit GEMM on lavapipe, while
+ * 1×1 at stride 2, which reuses nothing, measured 0.7–0.9× of it); output rows at least one segment wide;
+ * kernels at most 7 wide (the kernel's KMAX); the input values under a segment (STRIDE·(TM − 1) + KW) within the
+ * kernel's 32; and one column block of weights (KH·KW·R·16 floats) within a uniform binding.
  */
 function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
   const TM = ROWS_TM;
-  return stride === 1 && Wo >= TM && KW <= 7 && TM + KW - 1 <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
+  const strideOk = stride === 1 || KW >= stride;
+  return strideOk && Wo >= TM && KW <= 7 && stride * (TM - 1) + KW <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
 }
 
 /**
@@ -85,7 +90,7 @@ function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number):
  */
 function convRows(
   X: Tensor, w: Tensor, bias: Tensor | null, flip: boolean,
-  d: { N: number; H: number; W: number; R: number; Ho: number; Wo: number; C: number; KH: number; KW: number; pad: number },
+  d: { N: number; H: number; W: number; R: number; Ho: number; Wo: number; C: number; KH: number; KW: number; pad: number; stride: number },
   label: string,
 ): Tensor {
   const out = new Tensor([d.N, d.Ho, d.Wo, d.C]);
@@ -114,7 +119,7 @@ function convRows(
   for (let b = 0; b < blocks; b++) {
     dispatch({
       shader: `${weightsFile}+conv2d_rows.wgsl`,
-      constants: { TM, TN: ROWS_TN, WG, KW: d.KW },
+      constants: { TM, TN: ROWS_TN, WG, KW: d.KW, STRIDE: d.stride },
       unroll: true,   // its tap loop is innermost, which Mesa would not unroll (conv2d_rows.wgsl says why)
       params: [d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.pad, segs, b * ROWS_TN, bias ? 1 : 0],
       buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, out.buffer],
@@ -135,7 +140,7 @@ export function usesRowKernel(g: Geometry, pass: 'forward' | 'input-grad'): bool
 
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   if (usesRowKernel(g, 'forward')) {
-    const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, pad: g.pad };
+    const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, pad: g.pad, stride: g.stride };
     return convRows(x, w, bias, false, d, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);
   }
   return conv2dForwardGemm(x, w, bias, g);
@@ -165,7 +170,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   // Stride 1: the input gradient is the convolution of dY with the mirrored, transposed weights, padded by K − 1 − pad.
   const padT = g.KH - 1 - g.pad;
   if (usesRowKernel(g, 'input-grad')) {
-    const d = { N: g.N, H: g.Ho, W: g.Wo, R: g.Cout, Ho: g.H, Wo: g.W, C: g.Cin, KH: g.KH, KW: g.KW, pad: padT };
+    const d = { N: g.N, H: g.Ho, W: g.Wo, R: g.Cout, Ho: g.H, Wo: g.W, C: g.Cin, KH: g.KH, KW: g.KW, pad: padT, stride: 1 };
     return convRows(dy, w, null, true, d, `conv2d input-grad ${shapeStr(dy.shape)}`);
   }
   return conv2dInputGradGemm(dy, w, g);
