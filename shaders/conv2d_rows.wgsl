@@ -1,9 +1,9 @@
 // Direct 2-D convolution over row segments, with the weights in a uniform buffer: the fast path for small weight
 // blocks (engine/ops/conv2d.ts picks it when one column block of weights fits in 64 KB). Computes
 //   Y[n, oy, ox, c] = Σ_{ky, kx, r} X[n, s·oy − pad + ky, s·ox − pad + kx, r] · Wb[ky, kx, r, c]  (0 outside X)
-// with stride s, for the TN output columns c of this dispatch's column block. Serves the forward pass (X = input, r = input
-// channel, Wb = the weights) and the stride-1 input gradient (X = dY, r = output channel, Wb = the weights
-// flipped in both taps and transposed, pad' = K − 1 − pad): engine/ops/conv2d.ts packs Wb either way
+// with stride s, for the TN output columns c of this dispatch's column block. Serves the forward pass (X = input,
+// r = input channel, Wb = the weights) and the stride-1 input gradient (X = dY, r = output channel, Wb = the
+// weights flipped in both taps and transposed, pad' = K − 1 − pad): engine/ops/conv2d.ts packs Wb either way
 // (conv2d_pack_weights.wgsl).
 // The weights come from one of two small files compiled in front of this one, which declare binding 2 and
 // `rowWeights` (every invocation reads the same weights):
@@ -18,7 +18,7 @@
 //   each (pixel, tap) for a 3×3 kernel. At stride s the window holds s·(TM − 1) + KW values, so the reuse falls
 //   with the stride; engine/ops/conv2d.ts (rowsFit) runs strides up to the kernel's width here.
 // - each accumulator takes its KW taps in a row before it is written back. On llvmpipe a value carried round a
-//   loop is written back with a blend under the loop's mask, and 256 accumulators do not fit in registers, so
+//   loop is written back with a blend under the loop's mask, and 128 accumulators do not fit in registers, so
 //   each write-back is also a store: once per KW multiply-adds now instead of once per multiply-add. Mesa would
 //   leave such a tap loop rolled (the loops around it are too large for it to unroll), so the dispatch has the
 //   loops spelled out in the text (engine/unroll.ts) on every driver. As first written, with the tap loop
@@ -32,7 +32,7 @@
 // segments beat 8 and 12 then; in the current loop order 8 is best (engine/ops/conv2d.ts, ROWS_TM). On
 // SwiftShader, 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s then, 3.4 now.
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, Ho, Wo, C].
-override TM: u32 = 8u;    // output pixels per invocation (along a row): at most 16, TM + KW − 1 ≤ 32
+override TM: u32 = 8u;    // output pixels per invocation (along a row): at most 16, with XL ≤ XS
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window; at most KMAX

@@ -90,7 +90,10 @@ function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number):
  */
 function convRows(
   X: Tensor, w: Tensor, bias: Tensor | null, flip: boolean,
-  d: { N: number; H: number; W: number; R: number; Ho: number; Wo: number; C: number; KH: number; KW: number; pad: number; stride: number },
+  d: {
+    N: number; H: number; W: number; R: number; Ho: number; Wo: number; C: number;
+    KH: number; KW: number; pad: number; stride: number;
+  },
   label: string,
 ): Tensor {
   const out = new Tensor([d.N, d.Ho, d.Wo, d.C]);
