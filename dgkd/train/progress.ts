@@ -6,6 +6,7 @@ export interface ProgressInfo {
   epochs: number;
   step: number;
   steps: number;
+  /** NaN until the first step's loss has been read back (reads lag one step behind; a real NaN stops training). */
   loss: number;
   acc: number;
   imagesPerSec: number;
@@ -34,9 +35,10 @@ export class Progress {
     }
     const rate = (done - this.done0) / Math.max((Date.now() - this.t0) / 1000, 1e-3); // steps per second
     const eta = done > this.done0 ? formatTime((total - done) / rate) : '?';
-    const text =
-      `${p.stage} epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.steps} ` +
-      `loss ${fmt(p.loss)} acc ${fmt(p.acc * 100, 1)}% ${fmt(p.imagesPerSec, 0)} img/s ETA ${eta}`;
+    const stats = Number.isNaN(p.loss)
+      ? 'loss – acc –'
+      : `loss ${fmt(p.loss)} acc ${fmt(p.acc * 100, 1)}% ${fmt(p.imagesPerSec, 0)} img/s`;
+    const text = `${p.stage} epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.steps} ${stats} ETA ${eta}`;
     if (this.tty) {
       const width = 20;
       const filled = Math.round((width * p.step) / Math.max(p.steps, 1));
