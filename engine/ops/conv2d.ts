@@ -70,20 +70,22 @@ const ROWS_TN = 16;
  * always ran 8: 16 would take it minutes to compile.)
  */
 const ROWS_TM = 8;
+/** The widest kernel row the row kernel's weight registers hold (KMAX in conv2d_rows.wgsl). */
+const ROWS_KMAX = 7;
 
 /**
  * Whether the row kernel applies: stride 1, or a stride no wider than the kernel (so that every input value under
  * a segment is used: 3×3 at stride 2 measured 30–31 vs 20–21 GFLOP/s for the implicit GEMM on lavapipe, while
  * 1×1 at stride 2, which reuses nothing, measured 0.7–0.9× of it), except on SwiftShader (where the loops are
  * unrolled in the text), whose compiler ran out of memory (24 GB) on the strided variant; output rows at least
- * one segment wide; kernels at most 7 wide (the kernel's KMAX); the input values under a segment
+ * one segment wide; kernels at most ROWS_KMAX wide; the input values under a segment
  * (STRIDE·(TM − 1) + KW) within the kernel's 32; and one column block of weights (KH·KW·R·16 floats) within a
  * uniform binding.
  */
 function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
-  const TM = ROWS_TM;
   const strideOk = stride === 1 || (KW >= stride && !runtime().unrollLoops);
-  return strideOk && Wo >= TM && KW <= 7 && stride * (TM - 1) + KW <= 32 && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
+  const windowOk = stride * (ROWS_TM - 1) + KW <= 32;   // the kernel's XL ≤ XS
+  return strideOk && Wo >= ROWS_TM && KW <= ROWS_KMAX && windowOk && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
 }
 
 /**
@@ -117,14 +119,13 @@ function convRows(
     workgroups: elementGrid(total),
     label: `${label} (pack weights)`,
   });
-  const TM = ROWS_TM;
   const WG = 8;   // one SIMD vector (and one subgroup); bigger workgroups measured no faster and waste more at the edges
-  const segs = Math.ceil(d.Wo / TM);
+  const segs = Math.ceil(d.Wo / ROWS_TM);
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
   for (let b = 0; b < blocks; b++) {
     dispatch({
       shader: `${weightsFile}+conv2d_rows.wgsl`,
-      constants: { TM, TN: ROWS_TN, WG, KW: d.KW, STRIDE: d.stride },
+      constants: { TM: ROWS_TM, TN: ROWS_TN, WG, KW: d.KW, STRIDE: d.stride },
       unroll: true,   // its tap loop is innermost, which Mesa would not unroll (conv2d_rows.wgsl says why)
       params: [d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.pad, segs, b * ROWS_TN, bias ? 1 : 0],
       buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, out.buffer],
