@@ -1,14 +1,21 @@
 // Packs conv weights W [KH, KW, Cin, Cout] into the column blocks that conv2d_rows.wgsl binds as a uniform
-// buffer: block b holds Wb[ky, kx, r, c] for columns b·TN + c, zero-padded, and blocks start `stride` floats
-// apart (a multiple of the 256-byte uniform offset alignment). Everything else in the buffer is zeroed.
-// FLIP = 0 (forward): r = input channel, columns = output channels, Wb[ky, kx, r, c] = W[ky, kx, r, col].
-// FLIP = 1 (stride-1 input gradient): r = output channel, columns = input channels, and the taps are mirrored:
-//   Wb[ky, kx, r, c] = W[KH − 1 − ky, KW − 1 − kx, col, r].
+// buffer: block b holds Wb[u, v, r, c] for the packed taps (u, v) < (PKH, PKW) and columns b·TN + c,
+// zero-padded, and blocks start `stride` floats apart (a multiple of the 256-byte uniform offset alignment).
+// Padding rows and columns are zeroed; the buffer past the last block (which the 64 KB binding of that block
+// covers) is neither written nor read.
+// Packed tap (u, v) is the kernel's tap (ky, kx) = (ay + sy·u, ax + sx·v):
+// FLIP = 0 (forward): r = input channel, columns = output channels, Wb[u, v, r, c] = W[ky, kx, r, col] with
+//   all taps in order (ay = ax = 0, sy = sx = 1).
+// FLIP = 1 (input gradient): r = output channel, columns = input channels, Wb[u, v, r, c] = W[ky, kx, col, r].
+//   At stride 1 the taps are mirrored (ay = KH − 1, sy = −1, likewise in x); at stride S a row class of the
+//   input takes every S-th kernel row, mirrored (sy = −S), and all kernel columns in order (engine/ops/conv2d.ts).
 override FLIP: u32 = 0u;
 
 struct Params {
   KH: u32, KW: u32, Cin: u32, Cout: u32,
-  TN: u32, stride: u32, total: u32, _p: u32,
+  TN: u32, stride: u32, total: u32, PKH: u32,   // total: the floats to write, blocks · stride
+  PKW: u32, ay: i32, sy: i32, ax: i32,
+  sx: i32, _p0: u32, _p1: u32, _p2: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
@@ -27,11 +34,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let tap = q / (p.TN * R);
   let col = b * p.TN + c;
   var v = 0.0;
-  if (tap < p.KH * p.KW && col < C) {
-    let ky = tap / p.KW;
-    let kx = tap % p.KW;
+  if (tap < p.PKH * p.PKW && col < C) {
+    let ky = u32(p.ay + p.sy * i32(tap / p.PKW));
+    let kx = u32(p.ax + p.sx * i32(tap % p.PKW));
     if (FLIP == 1u) {
-      v = W[(((p.KH - 1u - ky) * p.KW + (p.KW - 1u - kx)) * p.Cin + col) * p.Cout + r];
+      v = W[((ky * p.KW + kx) * p.Cin + col) * p.Cout + r];
     } else {
       v = W[((ky * p.KW + kx) * p.Cin + r) * p.Cout + col];
     }

@@ -31,18 +31,32 @@
 // the implicit GEMM, 64×16×16×32→32 13–16 vs 12–13; a ResNet-8 / ResNet-20 training step 5–11% faster. 16-pixel
 // segments beat 8 and 12 then; in the current loop order 8 is best (engine/ops/conv2d.ts, ROWS_TM). On
 // SwiftShader, 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s then, 3.4 now.
-// Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, Ho, Wo, C].
+// A strided input gradient runs here one class of input rows at a time (engine/ops/conv2d.ts): the rows y0 + S·a
+// take their gradient from the kernel rows that reach them (every S-th, mirrored), and along x each pixel takes
+// the taps that reach it (UP above).
+// Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, YH, YW, C] of which this
+// dispatch writes the Ho × Wo pixels (y0 + YSY·oy, x0 + YSX·ox) (YSY = YSX = 1, y0 = x0 = 0 but for the above).
 override TM: u32 = 8u;    // output pixels per invocation (along a row): at most 16, with XL ≤ XS
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window; at most KMAX
 override STRIDE: u32 = 1u;   // forward pass only (the input gradient runs here at stride 1)
-override XL: u32 = STRIDE * (TM - 1u) + KW;   // input values under one segment's row of taps: at most XS
+// The input gradient of a convolution with stride UP along x (UP > 1; STRIDE is 1 then): output pixel ox takes
+// the taps kx with ox + UPAD − kx ≡ 0 (mod UP), from input column (ox + UPAD − kx) / UP. A segment starts at a
+// multiple of UP (TM % UP == 0), so which taps pixel i takes is known when the kernel is compiled.
+override UP: u32 = 1u;
+override UPAD: u32 = 0u;   // that convolution's padding along x
+override UOFF: u32 = UP * ((KW + UP - 2u) / UP);   // a multiple of UP ≥ KW − 1: keeps window indices ≥ 0
+// Input values under one segment's row of taps, at most XS (engine/ops/conv2d.ts sets it when UP > 1:
+// (TM − 1 + UPAD + UOFF) / UP + 1).
+override XL: u32 = STRIDE * (TM - 1u) + KW;
 
 struct Params {
   N: u32, H: u32, W: u32, R: u32,
   Ho: u32, Wo: u32, C: u32, KH: u32,
-  pad: u32, segs: u32, col0: u32, hasBias: u32,   // segs: row segments per output row; col0: first column
+  padY: i32, padX: i32, segs: u32, col0: u32,   // segs: row segments per output row; col0: first column
+  hasBias: u32, YH: u32, YW: u32, y0: u32,   // Y's rows and columns, and where this dispatch's pixels go (below)
+  x0: u32, YSY: u32, YSX: u32, _p0: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -63,10 +77,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let oy = (g / p.segs) % p.Ho;
   let n = g / (p.segs * p.Ho);
   let ox0 = seg * TM;
-  let ix0 = i32(ox0 * STRIDE) - i32(p.pad);
+  let ix0 = select(i32(ox0 * STRIDE) - p.padX, i32(ox0 / UP) - i32(UOFF / UP), UP > 1u);
   var acc: array<array<vec4<f32>, 4>, 16>;
   for (var ky = 0u; ky < p.KH; ky++) {
-    let iy = i32(oy * STRIDE + ky) - i32(p.pad);
+    let iy = i32(oy * STRIDE + ky) - p.padY;   // padY < 0 for some row classes of a strided input gradient
     let rowInside = iy >= 0 && iy < i32(p.H);
     let rowBase = (n * p.H + u32(max(iy, 0))) * p.W;
     // Where each input value of the window starts, or −1 in the zero padding.
@@ -92,7 +106,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN / 4u; j++) {
           var s = acc[i][j];
-          for (var kx = 0u; kx < KW; kx++) { s = fma(vec4<f32>(xs[STRIDE * i + kx]), b[kx][j], s); }
+          for (var kx = 0u; kx < KW; kx++) {
+            if (UP == 1u) {
+              s = fma(vec4<f32>(xs[STRIDE * i + kx]), b[kx][j], s);
+            } else if ((i + UPAD + UOFF - kx) % UP == 0u) {   // constant once unrolled
+              s = fma(vec4<f32>(xs[(i + UPAD + UOFF - kx) / UP]), b[kx][j], s);
+            }
+          }
           acc[i][j] = s;
         }
       }
@@ -101,7 +121,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (gid >= total) { return; }
   for (var i = 0u; i < TM; i++) {
     let ox = ox0 + i;
-    let m = (n * p.Ho + oy) * p.Wo + ox;
+    let m = (n * p.YH + p.y0 + p.YSY * oy) * p.YW + p.x0 + p.YSX * ox;
     for (var j = 0u; j < TN; j++) {
       let c = p.col0 + j;
       if (ox < p.Wo && c < p.C) {   // no early exit from the loop: it has to stay unrollable

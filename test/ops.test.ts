@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as E from '../engine/index.ts';
 import { Rng, backward, tidy, Tensor } from '../engine/index.ts';
 import * as R from './reference.ts';
+import { convGeometry, usesRowKernel } from '../engine/ops/conv2d.ts';
 import { down, gpuReady, labelsUp, up } from './gpu.ts';
 
 beforeAll(async () => {
@@ -197,6 +198,11 @@ describe('conv2d', () => {
     { N: 2, H: 9, W: 9, Cin: 16, Cout: 12, k: 2, stride: 2, pad: 0, bias: false },
     { N: 2, H: 10, W: 9, Cin: 12, Cout: 8, k: 3, stride: 3, pad: 1, bias: false },
     { N: 2, H: 9, W: 9, Cin: 32, Cout: 8, k: 1, stride: 2, pad: 0, bias: false },
+    // Strided input gradients on the row kernel, one class of input rows per pass (the 3×3 stride-2 cases above
+    // take it too): odd sizes, a partial last segment and two column blocks; stride 4 with a 5×5 kernel, where
+    // one row class reads the dY row below its own (negative padding) and some columns get no tap at all.
+    { N: 2, H: 11, W: 17, Cin: 20, Cout: 12, k: 3, stride: 2, pad: 1, bias: false },
+    { N: 1, H: 9, W: 19, Cin: 4, Cout: 6, k: 5, stride: 4, pad: 2, bias: false },
   ];
   for (const c of cases) {
     it(JSON.stringify(c), async () => {
@@ -216,6 +222,17 @@ describe('conv2d', () => {
       );
     });
   }
+  it('runs the ResNet layers on the row kernel wherever it fits', () => {
+    const g = (H: number, Cin: number, Cout: number, k: number, stride: number) =>
+      convGeometry([64, H, H, Cin], [k, k, Cin, Cout], stride, (k - 1) / 2);
+    const passes = (geo: ReturnType<typeof g>) => [usesRowKernel(geo, 'forward'), usesRowKernel(geo, 'input-grad')];
+    const unrolled = E.runtime().unrollLoops;   // SwiftShader: strided passes stay on the GEMM
+    expect(passes(g(32, 16, 16, 3, 1))).toEqual([true, true]);
+    expect(passes(g(8, 64, 64, 3, 1))).toEqual([true, true]);
+    expect(passes(g(32, 16, 32, 3, 2))).toEqual([!unrolled, !unrolled]);
+    expect(passes(g(32, 16, 32, 1, 2))).toEqual([false, false]);   // 1×1 at stride 2: the GEMM measured faster
+    expect(passes(g(32, 3, 16, 3, 1))).toEqual([true, true]);
+  });
   it('rejects mismatched channels with both shapes', async () => {
     const x = up(randn([1, 4, 4, 3]));
     const w = up(randn([3, 3, 2, 4]));

@@ -1,11 +1,11 @@
 // 2-D convolution, NHWC activations and [KH, KW, Cin, Cout] weights. Three kinds of kernel:
-// - the forward pass at stride 1 or a stride no wider than the kernel, and the input gradient at stride 1 (then
-//   a convolution of dY with the mirrored weights): conv2d_rows.wgsl, a direct convolution over 8-pixel row
-//   segments with the weights bound as a uniform buffer, one dispatch per 16-column block (packed by
-//   conv2d_pack_weights.wgsl);
-// - otherwise (strided input gradients, 1×1 strided layers, rows under 8 pixels, weight blocks over 64 KB) each
-//   pass is one implicit-GEMM kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same register-blocked core as
-//   matmul.wgsl;
+// - the forward pass at stride 1 or a stride no wider than the kernel, and the input gradient (a convolution of
+//   dY with the mirrored weights; at stride 2 one class of input rows at a time): conv2d_rows.wgsl, a direct
+//   convolution over 8-pixel row segments with the weights bound as a uniform buffer, one dispatch per 16-column
+//   block (packed by conv2d_pack_weights.wgsl);
+// - otherwise (1×1 strided layers, rows under 8 pixels, weight blocks over 64 KB, strides 2 and up on
+//   SwiftShader) each pass is one implicit-GEMM kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same
+//   register-blocked core as matmul.wgsl;
 // - the weight gradient splits its long pixel dimension across workgroups and sums the slices in a second pass:
 //   along output rows (conv2d_wgrad_rows.wgsl) for kernels up to 3 wide, else (and for inputs of fewer than 8
 //   channel quads per kernel row, e.g. RGB) as an implicit GEMM (conv2d_wgrad.wgsl).
@@ -70,6 +70,8 @@ const ROWS_TN = 16;
  * always ran 8: 16 would take it minutes to compile.)
  */
 const ROWS_TM = 8;
+/** The same for the strided input gradient (UP in conv2d_rows.wgsl): 16 measured no faster (0.95–1.07×). */
+const UP_TM = 8;
 /** The widest kernel row the row kernel's weight registers hold (KMAX in conv2d_rows.wgsl). */
 const ROWS_KMAX = 7;
 
@@ -88,19 +90,31 @@ function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number):
   return strideOk && Wo >= ROWS_TM && KW <= ROWS_KMAX && windowOk && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
 }
 
-/**
- * Y [N, Ho, Wo, C] = the row kernel over X [N, H, W, R] with weights packed from w ([KH, KW, Cin, Cout]); flip
- * selects the input-gradient packing (see conv2d_pack_weights.wgsl).
- */
-function convRows(
-  X: Tensor, w: Tensor, bias: Tensor | null, flip: boolean,
-  d: {
-    N: number; H: number; W: number; R: number; Ho: number; Wo: number; C: number;
-    KH: number; KW: number; pad: number; stride: number;
-  },
-  label: string,
-): Tensor {
-  const out = new Tensor([d.N, d.Ho, d.Wo, d.C]);
+/** One run of the row kernel: Y = a stride-`stride` convolution of X with KH × KW packed taps. */
+interface RowsPass {
+  N: number; H: number; W: number; R: number;   // X [N, H, W, R]
+  Ho: number; Wo: number; C: number;            // the outputs it computes
+  KH: number; KW: number; padY: number; padX: number; stride: number;
+  /**
+   * Input gradients: packed tap (u, v) is W[ay + sy·u, ax + sx·v] transposed (conv2d_pack_weights.wgsl); absent:
+   * the forward pass, all taps in order.
+   */
+  mirror?: { ay: number; sy: number; ax: number; sx: number };
+  /** The input gradient of a convolution with this stride and padding along x (UP in conv2d_rows.wgsl). */
+  up?: { S: number; pad: number };
+  /** Where the outputs go: pixel (y0 + YSY·oy, x0 + YSX·ox) of `tensor` [N, YH, YW, C]; absent: a new [N, Ho, Wo, C]. */
+  into?: { tensor: Tensor; YH: number; YW: number; y0: number; x0: number; YSY: number; YSX: number };
+}
+
+/** The UP-variant's input window (XL in conv2d_rows.wgsl): TM output pixels reach this many input values. */
+function upWindow(S: number, pad: number, KW: number): number {
+  const UOFF = S * Math.ceil((KW - 1) / S);
+  return Math.floor((UP_TM - 1 + pad + UOFF) / S) + 1;
+}
+
+/** Runs the row kernel over X with weights packed from w ([KH, KW, Cin, Cout]) as `d` says; returns Y. */
+function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass, label: string): Tensor {
+  const into = d.into ?? { tensor: new Tensor([d.N, d.Ho, d.Wo, d.C]), YH: d.Ho, YW: d.Wo, y0: 0, x0: 0, YSY: 1, YSX: 1 };
   const blocks = Math.ceil(d.C / ROWS_TN);
   const rt = runtime();
   // Weights shared through subgroup broadcasts where 8-lane subgroups exist, else through a uniform buffer
@@ -108,46 +122,93 @@ function convRows(
   const weightsFile = rt.subgroups8 ? 'subgroup8.wgsl+conv2d_rows_wsubgroup.wgsl' : 'conv2d_rows_wuniform.wgsl';
   const align = Math.max(rt.limits.minUniformBufferOffsetAlignment, rt.limits.minStorageBufferOffsetAlignment) / 4;
   const stride = Math.ceil((d.KH * d.KW * d.R * ROWS_TN) / align) * align;
-  const total = (blocks - 1) * stride + UNIFORM_BYTES / 4;
-  const packed = new Tensor([total]);
+  // Each block is bound as a whole uniform buffer (64 KB) but the kernel reads only its first KH·KW·R rows, so
+  // only the blocks' strides are packed: the tail of the last binding is never read (packing all 64 KB of it
+  // took 0.4 ms a layer, 2% of a ResNet-8 step).
+  const packedCount = blocks * stride;
+  const packed = new Tensor([(blocks - 1) * stride + UNIFORM_BYTES / 4]);
   const [wKH, wKW, Cin, Cout] = w.shape;
+  const m = d.mirror ?? { ay: 0, sy: 1, ax: 0, sx: 1 };
   dispatch({
     shader: 'conv2d_pack_weights.wgsl',
-    constants: { FLIP: flip ? 1 : 0 },
-    params: [wKH, wKW, Cin, Cout, ROWS_TN, stride, total, 0],
+    constants: { FLIP: d.mirror ? 1 : 0 },
+    params: [wKH, wKW, Cin, Cout, ROWS_TN, stride, packedCount, d.KH, d.KW, m.ay, m.sy, m.ax, m.sx, 0, 0, 0],
     buffers: [w.buffer, packed.buffer],
-    workgroups: elementGrid(total),
+    workgroups: elementGrid(packedCount),
     label: `${label} (pack weights)`,
   });
   const WG = 8;   // one SIMD vector (and one subgroup); bigger workgroups measured no faster and waste more at the edges
-  const segs = Math.ceil(d.Wo / ROWS_TM);
+  const TM = d.up ? UP_TM : ROWS_TM;
+  const segs = Math.ceil(d.Wo / TM);
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
   for (let b = 0; b < blocks; b++) {
     dispatch({
       shader: `${weightsFile}+conv2d_rows.wgsl`,
-      constants: { TM: ROWS_TM, TN: ROWS_TN, WG, KW: d.KW, STRIDE: d.stride },
+      constants: {
+        TM, TN: ROWS_TN, WG, KW: d.KW, STRIDE: d.stride,
+        ...(d.up ? { UP: d.up.S, UPAD: d.up.pad, XL: upWindow(d.up.S, d.up.pad, d.KW) } : {}),
+      },
       unroll: true,   // its tap loop is innermost, which Mesa would not unroll (conv2d_rows.wgsl says why)
-      params: [d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.pad, segs, b * ROWS_TN, bias ? 1 : 0],
-      buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, out.buffer],
+      params: [
+        d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.padY, d.padX, segs, b * ROWS_TN,
+        bias ? 1 : 0, into.YH, into.YW, into.y0, into.x0, into.YSY, into.YSX, 0,
+      ],
+      buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, into.tensor.buffer],
       workgroups: [gx, gy],
       label,
-      profileLabel: flip ? 'conv2d_rows.wgsl (input-grad)' : 'conv2d_rows.wgsl (forward)',
+      profileLabel: d.mirror ? 'conv2d_rows.wgsl (input-grad)' : 'conv2d_rows.wgsl (forward)',
     });
   }
   packed.dispose();
-  return out;
+  return into.tensor;
+}
+
+/**
+ * The input gradient on the row kernel, as the passes that write it, with where each goes (into), or null where
+ * the row kernel does not fit (the implicit GEMM runs it then).
+ * - Stride 1: one pass, the convolution of dY with the mirrored, transposed weights, padded by K − 1 − pad.
+ * - Stride S dividing the 8-pixel segment (S = 2 in our models), not on SwiftShader (its compiler ran out of
+ *   memory on the strided forward variant): one pass per class of input rows py. Row iy = py + S·a takes dY row
+ *   (iy + pad − ky) / S from the kernel rows ky ≡ py + pad (mod S): ky = ky0 + S·t, dY rows a + cy − t with
+ *   cy = ⌊(py + pad) / S⌋; mirrored (u = KHc − 1 − t) that is a stride-1 convolution along y with KHc rows and
+ *   padding KHc − 1 − cy (negative for some classes when the stride exceeds the padding). Along x each pixel takes the taps that reach it (UP in conv2d_rows.wgsl). A 3×3
+ *   kernel at stride 2 gives rows of one and of two taps. A class that no kernel row reaches (1×1 at stride 2)
+ *   is left to the GEMM, which measured faster for those layers anyway.
+ */
+function inputGradPasses(g: Geometry): { pass: RowsPass; py: number }[] | null {
+  const S = g.stride;
+  const common = { N: g.N, H: g.Ho, W: g.Wo, R: g.Cout, Wo: g.W, C: g.Cin, KW: g.KW, stride: 1 };
+  if (S === 1) {
+    const padY = g.KH - 1 - g.pad;
+    const padX = g.KW - 1 - g.pad;
+    if (!rowsFit(g.KH, g.KW, g.Cout, 1, g.W)) return null;
+    const mirror = { ay: g.KH - 1, sy: -1, ax: g.KW - 1, sx: -1 };
+    return [{ py: 0, pass: { ...common, Ho: g.H, KH: g.KH, padY, padX, mirror } }];
+  }
+  if (UP_TM % S !== 0 || runtime().unrollLoops || upWindow(S, g.pad, g.KW) > 32) return null;
+  const passes: { pass: RowsPass; py: number }[] = [];
+  for (let py = 0; py < S && py < g.H; py++) {
+    const ky0 = (py + g.pad) % S;
+    const KHc = Math.max(0, Math.ceil((g.KH - ky0) / S));
+    const padY = KHc - 1 - Math.floor((py + g.pad) / S);
+    if (KHc === 0 || !rowsFit(KHc, g.KW, g.Cout, 1, g.W)) return null;
+    const mirror = { ay: ky0 + S * (KHc - 1), sy: -S, ax: 0, sx: 1 };
+    const pass = { ...common, Ho: Math.ceil((g.H - py) / S), KH: KHc, padY, padX: 0, mirror, up: { S, pad: g.pad } };
+    passes.push({ py, pass });
+  }
+  return passes;
 }
 
 /** Whether a pass of this convolution runs on the row kernel (else on an implicit GEMM, whose tiles can be tuned). */
 export function usesRowKernel(g: Geometry, pass: 'forward' | 'input-grad'): boolean {
   if (pass === 'forward') return rowsFit(g.KH, g.KW, g.Cin, g.stride, g.Wo);
-  return g.stride === 1 && g.KH === g.KW && g.KH - 1 - g.pad >= 0 && rowsFit(g.KH, g.KW, g.Cout, 1, g.W);
+  return inputGradPasses(g) !== null;
 }
 
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   if (usesRowKernel(g, 'forward')) {
-    const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, pad: g.pad, stride: g.stride };
-    return convRows(x, w, bias, false, d, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);
+    const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, padY: g.pad, padX: g.pad, stride: g.stride };
+    return convRows(x, w, bias, d, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);
   }
   return conv2dForwardGemm(x, w, bias, g);
 }
@@ -173,13 +234,14 @@ export function conv2dForwardGemm(x: Tensor, w: Tensor, bias: Tensor | null, g: 
 }
 
 export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
-  // Stride 1: the input gradient is the convolution of dY with the mirrored, transposed weights, padded by K − 1 − pad.
-  const padT = g.KH - 1 - g.pad;
-  if (usesRowKernel(g, 'input-grad')) {
-    const d = { N: g.N, H: g.Ho, W: g.Wo, R: g.Cout, Ho: g.H, Wo: g.W, C: g.Cin, KH: g.KH, KW: g.KW, pad: padT, stride: 1 };
-    return convRows(dy, w, null, true, d, `conv2d input-grad ${shapeStr(dy.shape)}`);
+  const passes = inputGradPasses(g);
+  if (!passes) return conv2dInputGradGemm(dy, w, g);
+  const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
+  for (const { py, pass } of passes) {
+    const into = { tensor: dx, YH: g.H, YW: g.W, y0: py, x0: 0, YSY: g.stride, YSX: 1 };
+    convRows(dy, w, null, { ...pass, into }, `conv2d input-grad ${shapeStr(dy.shape)}`);
   }
-  return conv2dInputGradGemm(dy, w, g);
+  return dx;
 }
 
 /** The input gradient as an implicit GEMM per pixel class (conv2d_dgrad.wgsl): where the row kernel does not apply. */
