@@ -109,7 +109,7 @@ export function batchNorm(
         shader: 'bn_backward_chunks4.wgsl',
         constants: { RELU: relu ? 1 : 0, C4 },
         params: [R, chunk, chunks],
-        buffers: [g.buffer, x.buffer, y.buffer, stats.buffer, part.buffer],
+        buffers: [g.buffer, x.buffer, stats.buffer, part.buffer],   // the ReLU mask comes from x and stats
         workgroups: elementGrid(chunks * C4),
         label: `${label} backward reduce (chunks)`,
       });
@@ -128,7 +128,7 @@ export function batchNorm(
           shader: 'bn_backward_apply4.wgsl',
           constants: { RELU: relu ? 1 : 0, C4, RPI: ROWS_PER_INVOCATION },
           params: [R],
-          buffers: [g.buffer, x.buffer, y.buffer, coef.buffer, dx.buffer],
+          buffers: [g.buffer, x.buffer, stats.buffer, coef.buffer, dx.buffer],
           workgroups: elementGrid(Math.ceil(R / ROWS_PER_INVOCATION) * C4),
           label: `${label} backward`,
         });
