@@ -131,8 +131,8 @@ function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass, label:
   const m = d.mirror ?? { ay: 0, sy: 1, ax: 0, sx: 1 };
   dispatch({
     shader: 'conv2d_pack_weights.wgsl',
-    constants: { FLIP: d.mirror ? 1 : 0 },
-    params: [wKH, wKW, Cin, Cout, ROWS_TN, stride, packedCount, d.KH, d.KW, m.ay, m.sy, m.ax, m.sx, 0, 0, 0],
+    constants: { FLIP: d.mirror ? 1 : 0, TN: ROWS_TN, R: d.R, PKW: d.KW, STRIDE: stride },
+    params: [wKH, wKW, Cin, Cout, packedCount, d.KH, m.ay, m.sy, m.ax, m.sx, 0, 0],
     buffers: [w.buffer, packed.buffer],
     workgroups: elementGrid(packedCount),
     label: `${label} (pack weights)`,

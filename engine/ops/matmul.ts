@@ -24,7 +24,8 @@ export function packVec4(src: Tensor, batches: number, R: number, C: number, sb:
   const out = new Tensor([batches, R, C4]);
   dispatch({
     shader: 'pack_vec4.wgsl',
-    params: [batches, R, C, C4, sb, sr, sc, 0],
+    constants: { R, C4 },
+    params: [batches, C, sb, sr, sc, 0, 0, 0],
     buffers: [src.buffer, out.buffer],
     workgroups: elementGrid(out.size),
     label: 'pack for vec4 loads',
