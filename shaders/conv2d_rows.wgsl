@@ -2,13 +2,13 @@
 // blocks (engine/ops/conv2d.ts picks it when one column block of weights fits in 64 KB). Computes
 //   Y[n, oy, ox, c] = Σ_{ky, kx, r} X[n, s·oy − pad + ky, s·ox − pad + kx, r] · Wb[ky, kx, r, c]  (0 outside X)
 // with stride s, for the TN output columns c of this dispatch's column block. Serves the forward pass (X = input,
-// r = input channel, Wb = the weights) and the stride-1 input gradient (X = dY, r = output channel, Wb = the
-// weights flipped in both taps and transposed, pad' = K − 1 − pad): engine/ops/conv2d.ts packs Wb either way
-// (conv2d_pack_weights.wgsl).
+// r = input channel, Wb = the weights) and the input gradient (X = dY, r = output channel, Wb = the weights
+// flipped in both taps and transposed, pad' = K − 1 − pad; at stride 2 per class of rows, see UP below):
+// engine/ops/conv2d.ts packs Wb either way (conv2d_pack_weights.wgsl).
 // The weights come from one of two small files compiled in front of this one, which declare binding 2 and
 // `rowWeights` (every invocation reads the same weights):
-// - conv2d_rows_wuniform.wgsl: a uniform buffer, which llvmpipe reads once per SIMD vector, while a storage
-//   buffer read at an address all lanes share still goes lane by lane (see matmul.wgsl);
+// - conv2d_rows_wuniform.wgsl: a uniform buffer, which llvmpipe reads faster than a storage buffer at an address
+//   all lanes share (docs/cpu-drivers.md), though at a run-time index still lane by lane;
 // - conv2d_rows_wsubgroup.wgsl, where 8-invocation subgroups exist (Runtime.subgroups8): each lane reads one
 //   weight and subgroupBroadcast hands it to the others, measured cheaper still (docs/cpu-drivers.md).
 // Why it is faster than the implicit GEMM (conv2d_fwd.wgsl) on CPU drivers:
@@ -40,7 +40,7 @@ override TM: u32 = 8u;    // output pixels per invocation (along a row): at most
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window; at most KMAX
-override STRIDE: u32 = 1u;   // forward pass only (the input gradient runs here at stride 1)
+override STRIDE: u32 = 1u;   // forward pass only (the input gradient runs here at stride 1, or with UP)
 // The input gradient of a convolution with stride UP along x (UP > 1; STRIDE is 1 then): output pixel ox takes
 // the taps kx with ox + UPAD − kx ≡ 0 (mod UP), from input column (ox + UPAD − kx) / UP. A segment starts at a
 // multiple of UP (TM % UP == 0), so which taps pixel i takes is known when the kernel is compiled.
