@@ -203,11 +203,15 @@ describe('conv2d', () => {
     // one row class reads the dY row below its own (negative padding) and some columns get no tap at all.
     { N: 2, H: 11, W: 17, Cin: 20, Cout: 12, k: 3, stride: 2, pad: 1, bias: false },
     { N: 1, H: 9, W: 19, Cin: 4, Cout: 6, k: 5, stride: 4, pad: 2, bias: false },
+    // Kernels that are not square (kw: the kernel's width), whose input gradients pad one axis by −1.
+    { N: 2, H: 4, W: 19, Cin: 5, Cout: 6, k: 1, kw: 3, stride: 1, pad: 1, bias: false },
+    { N: 1, H: 5, W: 18, Cin: 4, Cout: 7, k: 3, kw: 1, stride: 1, pad: 1, bias: true },
+    { N: 2, H: 7, W: 20, Cin: 4, Cout: 5, k: 1, kw: 3, stride: 2, pad: 1, bias: false },
   ];
-  for (const c of cases) {
+  for (const c of cases as ((typeof cases)[number] & { kw?: number })[]) {
     it(JSON.stringify(c), async () => {
       const x = randn([c.N, c.H, c.W, c.Cin]);
-      const w = randn([c.k, c.k, c.Cin, c.Cout], 0.3);
+      const w = randn([c.k, c.kw ?? c.k, c.Cin, c.Cout], 0.3);
       const inputs = c.bias ? [x, w, randn([c.Cout])] : [x, w];
       await check(
         'conv2d',

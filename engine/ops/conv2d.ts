@@ -171,9 +171,12 @@ function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass, label:
  *   memory on the strided forward variant): one pass per class of input rows py. Row iy = py + S·a takes dY row
  *   (iy + pad − ky) / S from the kernel rows ky ≡ py + pad (mod S): ky = ky0 + S·t, dY rows a + cy − t with
  *   cy = ⌊(py + pad) / S⌋; mirrored (u = KHc − 1 − t) that is a stride-1 convolution along y with KHc rows and
- *   padding KHc − 1 − cy (negative for some classes when the stride exceeds the padding). Along x each pixel takes the taps that reach it (UP in conv2d_rows.wgsl). A 3×3
- *   kernel at stride 2 gives rows of one and of two taps. A class that no kernel row reaches (1×1 at stride 2)
- *   is left to the GEMM, which measured faster for those layers anyway.
+ *   padding KHc − 1 − cy (negative for some classes when the stride exceeds the padding). Along x each pixel
+ *   takes the taps that reach it (UP in conv2d_rows.wgsl). A 3×3 kernel at stride 2 gives rows of one and of
+ *   two taps. A class that no kernel row reaches (1×1 at stride 2) is left to the GEMM, which measured faster
+ *   for those layers anyway.
+ * Paddings are signed: a kernel narrower than twice its padding (1×3 with padding 1) pads its input gradient
+ * by −1 along the narrow axis.
  */
 function inputGradPasses(g: Geometry): { pass: RowsPass; py: number }[] | null {
   const S = g.stride;
