@@ -34,8 +34,8 @@
 // A strided input gradient runs here one class of input rows at a time (engine/ops/conv2d.ts): the rows y0 + S·a
 // take their gradient from the kernel rows that reach them (every S-th, mirrored), and along x each pixel takes
 // the taps that reach it (UP above).
-// Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, YH, YW, C] of which this
-// dispatch writes the Ho × Wo pixels (y0 + YSY·oy, x0 + YSX·ox) (YSY = YSX = 1, y0 = x0 = 0 but for the above).
+// Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, YH, Wo, C] of which this
+// dispatch writes the rows y0 + YS·oy (YS = 1, y0 = 0, YH = Ho but for the above).
 override TM: u32 = 8u;    // output pixels per invocation (along a row): at most 16, with XL ≤ XS
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
@@ -47,16 +47,15 @@ override STRIDE: u32 = 1u;   // forward pass only (the input gradient runs here 
 override UP: u32 = 1u;
 override UPAD: u32 = 0u;   // that convolution's padding along x
 override UOFF: u32 = UP * ((KW + UP - 2u) / UP);   // a multiple of UP ≥ KW − 1: keeps window indices ≥ 0
-// Input values under one segment's row of taps, at most XS (engine/ops/conv2d.ts sets it when UP > 1:
-// (TM − 1 + UPAD + UOFF) / UP + 1).
-override XL: u32 = STRIDE * (TM - 1u) + KW;
+// Input values under one segment's row of taps, at most XS: STRIDE·(TM − 1) + KW, or with UP > 1
+// (TM − 1 + UPAD + UOFF) / UP + 1 (one expression for both: UPAD = 0 and UOFF = KW − 1 when UP = 1).
+override XL: u32 = (STRIDE * (TM - 1u) + UPAD + UOFF) / UP + 1u;
 
 struct Params {
   N: u32, H: u32, W: u32, R: u32,
   Ho: u32, Wo: u32, C: u32, KH: u32,
   padY: i32, padX: i32, segs: u32, col0: u32,   // segs: row segments per output row; col0: first column
-  hasBias: u32, YH: u32, YW: u32, y0: u32,   // Y's rows and columns, and where this dispatch's pixels go (below)
-  x0: u32, YSY: u32, YSX: u32, _p0: u32,
+  hasBias: u32, YH: u32, y0: u32, YS: u32,   // Y's rows, and which of them this dispatch writes (below)
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -121,7 +120,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (gid >= total) { return; }
   for (var i = 0u; i < TM; i++) {
     let ox = ox0 + i;
-    let m = (n * p.YH + p.y0 + p.YSY * oy) * p.YW + p.x0 + p.YSX * ox;
+    let m = (n * p.YH + p.y0 + p.YS * oy) * p.Wo + ox;
     for (var j = 0u; j < TN; j++) {
       let c = p.col0 + j;
       if (ox < p.Wo && c < p.C) {   // no early exit from the loop: it has to stay unrollable

@@ -102,11 +102,11 @@ interface RowsPass {
   mirror?: { ay: number; sy: number; ax: number; sx: number };
   /** The input gradient of a convolution with this stride and padding along x (UP in conv2d_rows.wgsl). */
   up?: { S: number; pad: number };
-  /** Where the outputs go: pixel (y0 + YSY·oy, x0 + YSX·ox) of `tensor` [N, YH, YW, C]; absent: a new [N, Ho, Wo, C]. */
-  into?: { tensor: Tensor; YH: number; YW: number; y0: number; x0: number; YSY: number; YSX: number };
+  /** Where the output rows go: row y0 + YS·oy of `tensor` [N, YH, Wo, C]; absent: a new [N, Ho, Wo, C]. */
+  into?: { tensor: Tensor; YH: number; y0: number; YS: number };
 }
 
-/** The UP-variant's input window (XL in conv2d_rows.wgsl): TM output pixels reach this many input values. */
+/** The UP-variant's input window (XL in conv2d_rows.wgsl): TM output pixels reach this many input values, at most 32. */
 function upWindow(S: number, pad: number, KW: number): number {
   const UOFF = S * Math.ceil((KW - 1) / S);
   return Math.floor((UP_TM - 1 + pad + UOFF) / S) + 1;
@@ -114,7 +114,7 @@ function upWindow(S: number, pad: number, KW: number): number {
 
 /** Runs the row kernel over X with weights packed from w ([KH, KW, Cin, Cout]) as `d` says; returns Y. */
 function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass, label: string): Tensor {
-  const into = d.into ?? { tensor: new Tensor([d.N, d.Ho, d.Wo, d.C]), YH: d.Ho, YW: d.Wo, y0: 0, x0: 0, YSY: 1, YSX: 1 };
+  const into = d.into ?? { tensor: new Tensor([d.N, d.Ho, d.Wo, d.C]), YH: d.Ho, y0: 0, YS: 1 };
   const blocks = Math.ceil(d.C / ROWS_TN);
   const rt = runtime();
   // Weights shared through subgroup broadcasts where 8-lane subgroups exist, else through a uniform buffer
@@ -146,12 +146,12 @@ function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass, label:
       shader: `${weightsFile}+conv2d_rows.wgsl`,
       constants: {
         TM, TN: ROWS_TN, WG, KW: d.KW, STRIDE: d.stride,
-        ...(d.up ? { UP: d.up.S, UPAD: d.up.pad, XL: upWindow(d.up.S, d.up.pad, d.KW) } : {}),
+        ...(d.up ? { UP: d.up.S, UPAD: d.up.pad } : {}),
       },
       unroll: true,   // its tap loop is innermost, which Mesa would not unroll (conv2d_rows.wgsl says why)
       params: [
         d.N, d.H, d.W, d.R, d.Ho, d.Wo, d.C, d.KH, d.padY, d.padX, segs, b * ROWS_TN,
-        bias ? 1 : 0, into.YH, into.YW, into.y0, into.x0, into.YSY, into.YSX, 0,
+        bias ? 1 : 0, into.YH, into.y0, into.YS,
       ],
       buffers: [X.buffer, { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, (bias ?? X).buffer, into.tensor.buffer],
       workgroups: [gx, gy],
@@ -241,7 +241,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   if (!passes) return conv2dInputGradGemm(dy, w, g);
   const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
   for (const { py, pass } of passes) {
-    const into = { tensor: dx, YH: g.H, YW: g.W, y0: py, x0: 0, YSY: g.stride, YSX: 1 };
+    const into = { tensor: dx, YH: g.H, y0: py, YS: g.stride };
     convRows(dy, w, null, { ...pass, into }, `conv2d input-grad ${shapeStr(dy.shape)}`);
   }
   return dx;

@@ -127,9 +127,9 @@ function fitRows(rows: number, TM: number, WG: number): { TM: number; WG: number
 
 /**
  * The shader for a kernel that reads its shared operand through rowB (matmul.wgsl, conv2d_fwd.wgsl,
- * conv2d_dgrad.wgsl, conv2d_wgrad_rows.wgsl) with this tile: its right-hand
- * operand shared through subgroup broadcasts where 8-lane subgroups exist and the tile's TN is a multiple of 8,
- * else read as vec4s from the storage buffer (see gemm_b_subgroup.wgsl).
+ * conv2d_dgrad.wgsl, conv2d_wgrad_rows.wgsl) with this tile: that right-hand operand shared through subgroup
+ * broadcasts where 8-lane subgroups exist and the tile's TN is a multiple of 8, else read as vec4s from the
+ * storage buffer (see gemm_b_subgroup.wgsl).
  */
 export function gemmShader(kernel: string, tile: Tile): string {
   const viaSubgroups = runtime().subgroups8 && tile.TN % 8 === 0 && tile.WG % 8 === 0;
