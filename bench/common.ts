@@ -3,10 +3,10 @@
 // How a kernel is timed, and why:
 // - Each sample encodes `reps` dispatches back to back, submits them once, and waits for the queue to drain;
 //   the per-dispatch overhead (≈20 µs) is then small next to the kernel itself.
-// - Dawn's Node binding spins one CPU core at 100% while any WebGPU promise is pending (engine-notes.md). On a
-//   2-core machine that core is taken from the software driver, so awaiting right after the submit makes the
-//   kernel look ~30% slower than it is. We therefore sleep (a plain setTimeout, no WebGPU promise) for most of
-//   the time the batch is expected to take, and only then await the queue.
+// - Waiting costs the driver nothing: on a CPU adapter the engine has Dawn poll every millisecond instead of
+//   spinning a core (engine/node/dawn.ts), for tfjs's waits as well as ours. (The earlier workaround, sleeping
+//   through a learned share of each batch, under-reported short kernels: when the work ended inside the sleep
+//   the sample measured the sleep, and the estimate fell only 15% a round.)
 // - Several cases are measured round-robin (one sample of each per round) and each reports its median: on a
 //   shared, noisy machine that compares variants under the same conditions and ignores outliers.
 // - A case names the queue its work goes to (`BenchQueue`): our engine's runtime by default, or another library
@@ -71,19 +71,11 @@ export async function setup(json: boolean): Promise<string> {
   return rt.adapterDescription;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Encodes `reps` calls, then waits for them without spinning a core during most of the expected time.
- * Returns the elapsed milliseconds.
- */
-export async function runBatch(run: () => void, queue: BenchQueue, reps: number, expectMs: number): Promise<number> {
+/** Encodes `reps` calls, submits them, waits for them. Returns the elapsed milliseconds. */
+export async function runBatch(run: () => void, queue: BenchQueue, reps: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) run();
   queue.submit();
-  // Sleep for most of the expected time (a little less, so an unusually fast batch is not overcharged).
-  const rest = expectMs * 0.85 - (performance.now() - t0);
-  if (rest > 1) await sleep(rest);
   await queue.drain();
   return performance.now() - t0;
 }
@@ -98,18 +90,14 @@ export async function bench(cases: BenchCase[], opts: BenchOptions = {}): Promis
   const plan = [];
   for (const c of cases) {
     const queue = c.queue ?? engineQueue;
-    await runBatch(c.run, queue, 1, 0); // warm-up: pipeline compile, first-touch of buffers
-    const once = await runBatch(c.run, queue, 2, 0) / 2;
+    await runBatch(c.run, queue, 1); // warm-up: pipeline compile, first-touch of buffers
+    const once = (await runBatch(c.run, queue, 2)) / 2;
     const reps = Math.max(1, Math.min(200, Math.round(sampleMs / Math.max(once, 0.01))));
-    // `once` was timed while spinning (no sleep), so it overestimates; start lower and let samples correct it.
-    plan.push({ c, queue, reps, best: 0.8 * once * reps, samples: [] as number[] });
+    plan.push({ c, queue, reps, samples: [] as number[] });
   }
-  for (let r = -1; r < rounds; r++) {
+  for (let r = 0; r < rounds; r++) {
     for (const p of plan) {
-      // Expect the fastest batch seen so far: a slower one then just waits a little longer in drain().
-      const ms = await runBatch(p.c.run, p.queue, p.reps, p.best);
-      p.best = Math.min(p.best, ms);
-      if (r < 0) continue; // round -1 only settles the expected batch time
+      const ms = await runBatch(p.c.run, p.queue, p.reps);
       p.samples.push((p.c.flops * p.reps) / (ms / 1000) / 1e9);
     }
   }

@@ -136,22 +136,13 @@ for (const c of cases) {
   const ours = makeTrainStep(arch, batch);
   const theirs = tfjsTrainStep(Number(arch.replace('resnet', '')), batch);
   await timeTrainSteps(ours, 0, warmup);
-  // tfjs: the first warm-up step compiles; the later ones waited spinning, so they overestimate: expect less.
-  let expect = 0;
-  for (let i = 0; i < warmup; i++) {
-    const ms = await runBatch(theirs.step, tfjs.queue, 1, 0);
-    if (i > 0) expect = expect ? Math.min(expect, 0.8 * ms) : 0.8 * ms;
-  }
+  for (let i = 0; i < warmup; i++) await runBatch(theirs.step, tfjs.queue, 1); // the first compiles
   const ourMs: number[] = [];
   const tfjsMs: number[] = [];
   log(`${c.name}: ${trainRounds} rounds of ${ourSteps} steps of ours, ${tfjsSteps} of tfjs (slow)…`);
   for (let r = 0; r < trainRounds; r++) {
     ourMs.push(...(await timeTrainSteps(ours, ourSteps, 0)));
-    for (let i = 0; i < tfjsSteps; i++) {
-      const ms = await runBatch(theirs.step, tfjs.queue, 1, expect);
-      expect = expect ? Math.min(expect, ms) : ms;
-      tfjsMs.push(ms);
-    }
+    for (let i = 0; i < tfjsSteps; i++) tfjsMs.push(await runBatch(theirs.step, tfjs.queue, 1));
   }
   ours.dispose();
   theirs.dispose();

@@ -12,8 +12,7 @@
 //   mean readbacks in the middle of a step.
 // - tfjs encodes into one command encoder and submits every 15 dispatches; nothing reads back unless asked. A
 //   batch of calls is ended by flushing its encoder and awaiting onSubmittedWorkDone (the BenchQueue below), so
-//   nothing is read back per op and tfjs is timed by exactly the code that times our engine (bench/common.ts),
-//   sleeping before the await to avoid Dawn's busy-wait.
+//   nothing is read back per op and tfjs is timed by exactly the code that times our engine (bench/common.ts).
 
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';

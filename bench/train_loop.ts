@@ -50,16 +50,12 @@ export function makeTrainStep(arch: string, batch: number, numClasses = 10): Tra
 /**
  * Milliseconds of each of `steps` steps in the steady state, after `warmup` steps that compile every pipeline
  * and fill the buffer pool. Step k is timed from the moment step k−1's loss arrived to the moment its own did.
- * The first two steps of a call run untimed: the first starts from an idle GPU (nothing overlaps its encoding),
- * and until two losses have arrived the runtime has no step time to sleep through, so it waits spinning a core
- * (Dawn's busy-wait), which slows the driver on a CPU adapter.
+ * The first two steps of a call run untimed: the first starts from an idle GPU (nothing overlaps its encoding).
  */
 export async function timeTrainSteps(t: TrainStep, steps: number, warmup = 2): Promise<number[]> {
-  const rt = runtime();
   for (let i = 0; i < warmup; i++) await t.step().wait();
   const times: number[] = [];
   if (steps <= 0) return times;
-  rt.resetPacing();
   let prev = t.step();
   let last = performance.now();
   for (let i = -2; i < steps; i++) {

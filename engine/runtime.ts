@@ -362,9 +362,7 @@ export class Runtime {
     this.check();
   }
 
-  private stepEstimateMs = 0;
   private stagingFree: GPUBuffer[] = [];
-  private lastReadyAt = 0;
 
   /**
    * Queues a copy of small tensors (a step's loss and accuracy counters) into a mapped-readable buffer and
@@ -393,12 +391,6 @@ export class Runtime {
 
   /** @internal Called by PendingRead. */
   async collect(staging: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-    // Sleep through most of the expected wait first: a pending mapAsync makes Dawn's Node binding spin a core.
-    const now = performance.now();
-    if (this.stepEstimateMs > 2 && this.lastReadyAt > 0) {
-      const target = this.lastReadyAt + 0.85 * this.stepEstimateMs;
-      if (target > now) await new Promise((r) => setTimeout(r, target - now));
-    }
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
@@ -408,35 +400,8 @@ export class Runtime {
     const out = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
     staging.unmap();
     this.stagingFree.push(staging);
-    const ready = performance.now();
-    if (this.lastReadyAt > 0) {
-      const dt = ready - this.lastReadyAt;
-      this.stepEstimateMs = this.stepEstimateMs === 0 ? dt : 0.7 * this.stepEstimateMs + 0.3 * dt;
-    }
-    this.lastReadyAt = ready;
     this.check();
     return out;
-  }
-
-  /** Forgets the learned step time (call when the kind of work changes, e.g. from training to evaluation). */
-  resetPacing(): void {
-    this.lastReadyAt = 0;
-    this.stepEstimateMs = 0;
-  }
-
-  /**
-   * Waits for the GPU to finish what was submitted, without burning a core: Dawn's Node binding busy-polls
-   * while any WebGPU promise is pending, which on a CPU driver steals a core from the work itself. So first
-   * sleep for most of the expected time (learned from previous calls), then await.
-   */
-  async settle(): Promise<void> {
-    this.submit();
-    const t0 = performance.now();
-    if (this.stepEstimateMs > 2) await new Promise((r) => setTimeout(r, this.stepEstimateMs * 0.8));
-    await this.queue.onSubmittedWorkDone();
-    const dt = performance.now() - t0;
-    this.stepEstimateMs = this.stepEstimateMs === 0 ? dt : 0.7 * this.stepEstimateMs + 0.3 * dt;
-    this.check();
   }
 
   /** Throws the first device error (validation, out-of-memory, compile, device loss) seen since last call. */

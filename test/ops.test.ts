@@ -483,6 +483,30 @@ describe('kernels without subgroup broadcasts', () => {
   ]);
 });
 
+describe('waiting for the GPU', () => {
+  // On a CPU adapter engine/node/dawn.ts routes Dawn's event polling through a 1 ms timer (no spinning core).
+  it('leaves every other setImmediate caller on the immediate queue, and waits still complete', async () => {
+    const rt = await gpuReady;
+    const order: string[] = [];
+    await new Promise<void>((done) => {
+      setTimeout(() => {
+        order.push('timer');
+        done();
+      }, 1);
+      setImmediate(() => order.push('immediate'));
+      setImmediate(function named() {
+        order.push('named');
+      });
+    });
+    expect(order).toEqual(['immediate', 'named', 'timer']);
+    const x = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) + 2);
+    const t = E.tensor(x, [1000]);
+    expect(Array.from(await t.readF32())).toEqual(Array.from(x));
+    t.dispose();
+    rt.check();
+  });
+});
+
 describe('subgroup detection', () => {
   it('agrees with the device: subgroups of 8 on llvmpipe, none where the feature is missing', async () => {
     const rt = E.runtime();

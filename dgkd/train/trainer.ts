@@ -99,7 +99,8 @@ export async function evaluate(model: Classifier, data: Dataset, norm: Normalisa
     );
     acc?.dispose();
     acc = keep(next);
-    if (b % 8 === 7) await runtime().settle();
+    // Let the GPU catch up every few batches, so the queue (and the memory it holds) stays short.
+    if (b % 8 === 7) await runtime().sync();
   }
   loader.close();
   const v = acc ? await acc.readF32() : new Float32Array(2);
@@ -187,7 +188,6 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       }
     };
     let lr = recipe.schedule.lr;
-    rt.resetPacing();
     for (let step = loader.position; step < steps; step++) {
       const batch = loader.nextBatch();
       lr = learningRate(recipe.schedule, epoch, step, steps);
