@@ -1,7 +1,8 @@
 // out = OP(a, b) for operands of the same shape, four elements per invocation (see unary.wgsl for why the
 // vec4 view is safe). Broadcasting operands go through binary.wgsl instead.
 override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu output), 5 relu(a + b)
-override WG: u32 = 64u;
+override WG: u32 = 256u;
+override PER: u32 = 4u;   // vectors per invocation (engine/ops/util.ts, VEC_PER, says why)
 
 struct Params { n4: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -9,10 +10,18 @@ struct Params { n4: u32 }
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 
+// A workgroup covers WG·PER consecutive vectors; lane l takes vectors l, l + WG, …, so neighbouring lanes touch
+// neighbouring vectors at every step.
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.n4) { return; }
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+  let base = (wid.x + wid.y * nwg.x) * WG * PER + lid;
+  for (var k = 0u; k < PER; k++) {
+    let i = base + k * WG;
+    if (i < p.n4) { out[i] = apply(i); }
+  }
+}
+
+fn apply(i: u32) -> vec4<f32> {
   let x = a[i];
   let y = b[i];
   var v: vec4<f32>;
@@ -24,5 +33,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     case 4u: { v = select(vec4<f32>(0.0), x, y > vec4<f32>(0.0)); }
     default: { v = max(x + y, vec4<f32>(0.0)); }
   }
-  out[i] = v;
+  return v;
 }

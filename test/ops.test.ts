@@ -95,6 +95,19 @@ describe('elementwise', () => {
       },
     );
   });
+  // Several workgroups of the vec4 kernels (1024 vectors each) and a ragged last one.
+  it('add, relu and addRelu over 21021 elements', async () => {
+    const shape = [3, 1001, 7];
+    await check('add', [randn(shape), randn(shape)], E.add, R.add, (g, x, y) => {
+      const r = R.addBackward(x, y, g);
+      return [r.da, r.db];
+    });
+    await check('relu', [randn(shape)], E.relu, R.relu, (g, x) => [R.reluBackward(x, g)]);
+    await check('addRelu', [randn(shape), randn(shape)], E.addRelu, (a, b) => R.relu(R.add(a, b)), (g, a, b) => {
+      const d = R.reluBackward(R.add(a, b), g);
+      return [d, d];
+    });
+  });
   it('scale', async () => {
     await check('scale', [randn([4, 9])], (x) => E.scale(x, -2.5), (x) => R.scale(x, -2.5), (g, x) => [R.scaleBackward(x, g, -2.5)]);
   });

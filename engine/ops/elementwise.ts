@@ -4,7 +4,7 @@
 import { record, needsGrad } from '../autograd.ts';
 import { f32 } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
-import { broadcastShapes, broadcastStrides, dispatch, elementGrid, sameShape, shapeStr, toRank4 } from './util.ts';
+import { broadcastShapes, broadcastStrides, dispatch, elementGrid, sameShape, shapeStr, toRank4, vec4Grid } from './util.ts';
 import { sumToShape } from './reduce.ts';
 
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4, addRelu: 5 } as const;
@@ -19,7 +19,7 @@ function binaryKernel(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
       constants: { OP: BINARY[op] },
       params: [n4],
       buffers: [a.buffer, b.buffer, out.buffer],
-      workgroups: elementGrid(n4),
+      workgroups: vec4Grid(n4),
       label: op,
     });
     return out;
@@ -47,7 +47,7 @@ function unaryKernel(op: keyof typeof UNARY, a: Tensor, alpha = 0): Tensor {
     constants: { OP: UNARY[op] },
     params: [n4, f32(alpha)],
     buffers: [a.buffer, out.buffer],
-    workgroups: elementGrid(n4),
+    workgroups: vec4Grid(n4),
     label: op,
   });
   return out;
@@ -119,7 +119,7 @@ export const filled = (shape: number[], value: number, like: Tensor) => {
     constants: { OP: UNARY.fill },
     params: [n4, f32(value)],
     buffers: [like.buffer, out.buffer],
-    workgroups: elementGrid(n4),
+    workgroups: vec4Grid(n4),
     label: 'fill',
   });
   return out;
