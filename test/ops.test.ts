@@ -175,6 +175,9 @@ describe('conv2d', () => {
     { N: 2, H: 9, W: 8, Cin: 4, Cout: 6, k: 3, stride: 2, pad: 1, bias: false },
     { N: 2, H: 6, W: 6, Cin: 5, Cout: 7, k: 1, stride: 1, pad: 0, bias: true },
     { N: 3, H: 8, W: 8, Cin: 16, Cout: 17, k: 1, stride: 2, pad: 0, bias: false },
+    // pixel classes no tap reaches (their input gradient is a fill), odd sizes and stride 3
+    { N: 2, H: 9, W: 7, Cin: 3, Cout: 5, k: 1, stride: 2, pad: 0, bias: true },
+    { N: 2, H: 8, W: 10, Cin: 4, Cout: 6, k: 2, stride: 3, pad: 0, bias: false },
     { N: 1, H: 7, W: 5, Cin: 2, Cout: 3, k: 5, stride: 1, pad: 2, bias: true },
     { N: 4, H: 10, W: 10, Cin: 16, Cout: 32, k: 3, stride: 2, pad: 1, bias: false },
     { N: 2, H: 12, W: 12, Cin: 19, Cout: 20, k: 3, stride: 1, pad: 1, bias: true },

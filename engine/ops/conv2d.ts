@@ -15,6 +15,7 @@
 // Cin % 4 == 0). packVec4 makes the padded copy when one is needed.
 import { needsGrad, record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
+import { filled } from './elementwise.ts';
 import { sumKernel } from './reduce.ts';
 import { packVec4 } from './matmul.ts';
 import { gemmShader, tileFor } from './tiles.ts';
@@ -249,17 +250,22 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
 
 /** The input gradient as an implicit GEMM per pixel class (conv2d_dgrad.wgsl): where the row kernel does not apply. */
 export function conv2dInputGradGemm(dy: Tensor, w: Tensor, g: Geometry): Tensor {
-  const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
+  const S = g.stride;
+  // Kernel rows (columns) feed input rows (columns) py with (py + pad − ky) divisible by S. Pixel classes that no
+  // tap reaches (3 of the 4 at 1×1 stride 2) are zeros: one fill for them all costs less than running the GEMM
+  // over them.
+  const fed = (p: number, K: number) => Array.from({ length: K }, (_, k) => k).some((k) => (p + g.pad - k) % S === 0);
+  const anyUnfed = Array.from({ length: S }, (_, p) => p).some((p) => !fed(p, g.KH) || !fed(p, g.KW));
+  const dx = anyUnfed ? filled([g.N, g.H, g.W, g.Cin], 0, dy) : new Tensor([g.N, g.H, g.W, g.Cin]);
   // Per tap, W[ci, co] transposed to [co, ci] (rows padded to 4): the kernel's B[k = (tap, co), ci].
   const wt = packVec4(w, g.KH * g.KW, g.Cout, g.Cin, g.Cin * g.Cout, 1, g.Cout);
   // One dispatch per pixel class (iy mod stride, ix mod stride): each visits only the taps that feed it.
-  const S = g.stride;
   for (let py = 0; py < S; py++) {
     for (let px = 0; px < S; px++) {
       const Hc = Math.ceil((g.H - py) / S);
       const Wc = Math.ceil((g.W - px) / S);
       const M = g.N * Hc * Wc;
-      if (M <= 0) continue;
+      if (M <= 0 || !fed(py, g.KH) || !fed(px, g.KW)) continue;
       const t = tileFor('conv_dgrad', M, g.Cin, g.KH * g.KW * g.Cout);
       const { x: gx, z: gz } = rowGroups(M, t.WG * t.TM);
       dispatch({
