@@ -34,6 +34,7 @@ const GATHER: Tile[] = [
 ];
 const VEC4: Tile[] = [
   { TM: 16, TN: 16, WG: 8 },
+  { TM: 12, TN: 16, WG: 8 },
   { TM: 8, TN: 16, WG: 8 },
   { TM: 16, TN: 8, WG: 8 },
   { TM: 8, TN: 32, WG: 16 },

@@ -5,6 +5,7 @@ import * as E from '../engine/index.ts';
 import { Rng, backward, tidy, Tensor } from '../engine/index.ts';
 import * as R from './reference.ts';
 import { convGeometry, usesRowKernel } from '../engine/ops/conv2d.ts';
+import { tileFor } from '../engine/ops/tiles.ts';
 import { down, gpuReady, labelsUp, up } from './gpu.ts';
 
 beforeAll(async () => {
@@ -185,7 +186,7 @@ describe('conv2d', () => {
     { N: 1, H: 7, W: 7, Cin: 3, Cout: 4, k: 5, stride: 2, pad: 0, bias: true },
     // Large enough (> 2M multiply-adds) to take the tuned tiles, as in real training:
     { N: 8, H: 16, W: 16, Cin: 16, Cout: 32, k: 3, stride: 1, pad: 1, bias: false },
-    { N: 8, H: 16, W: 16, Cin: 3, Cout: 16, k: 3, stride: 1, pad: 1, bias: true },
+    { N: 16, H: 16, W: 16, Cin: 3, Cout: 16, k: 3, stride: 1, pad: 1, bias: true },   // weight gradient in 12-row blocks
     { N: 6, H: 12, W: 12, Cin: 32, Cout: 64, k: 3, stride: 2, pad: 1, bias: false },
     // The row kernel (stride 1, weights read once per workgroup): a 43-wide row (five 8-pixel segments and a partial
     // one), several column blocks with a partial last one; and weights too big for it (the implicit GEMM then
@@ -252,6 +253,13 @@ describe('conv2d', () => {
     expect(passes(g(32, 16, 32, 3, 2))).toEqual([!unrolled, !unrolled]);
     expect(passes(g(32, 16, 32, 1, 2))).toEqual([false, false]);   // 1×1 at stride 2: the GEMM measured faster
     expect(passes(g(32, 3, 16, 3, 1))).toEqual([true, true]);
+  });
+  it('fits the weight-gradient GEMM blocks to the row quads (tap, 4 channels)', () => {
+    if (E.runtime().unrollLoops) return;   // SwiftShader: the small tiles, whatever the shape
+    expect(tileFor('conv_wgrad', 9 * 4, 16, 65536).TM).toBe(12);    // 3 input channels: 9 quads, 3 blocks of 3
+    expect(tileFor('conv_wgrad', 9 * 16, 16, 65536).TM).toBe(16);   // 16 channels: 36 quads, 9 blocks of 4
+    expect(tileFor('conv_wgrad', 5 * 4, 16, 65536).TM).toBe(12);    // 5 quads: blocks of 3 or 2 waste 1: the taller
+    expect(tileFor('conv_wgrad', 2 * 4, 64, 65536).TM).toBe(8);     // 1×1, 8 channels: one block of 2 quads
   });
   it('rejects mismatched channels with both shapes', async () => {
     const x = up(randn([1, 4, 4, 3]));

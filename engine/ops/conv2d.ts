@@ -357,7 +357,8 @@ export function conv2dWeightGradGemm(x: Tensor, dy: Tensor, g: Geometry): Tensor
   const P = g.N * g.Ho * g.Wo;
   const Cin4 = Math.ceil(g.Cin / 4);
   const C4 = Math.ceil(g.Cout / 4);
-  const t = tileFor('conv_wgrad', M, g.Cout, P);
+  // Rows come in quads of 4 input channels of one tap (padded): the tile is fitted to those.
+  const t = tileFor('conv_wgrad', g.KH * g.KW * Cin4 * 4, g.Cout, P);
   const rowBlocks = Math.ceil((g.KH * g.KW * Cin4) / (t.TM / 4));
   const colBlocks = Math.ceil(g.Cout / t.TN);
   const chunk = Math.ceil(P / wgradSplits(P, rowBlocks, colBlocks));
