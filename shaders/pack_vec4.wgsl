@@ -3,11 +3,15 @@
 // Any strides, so the same kernel pads (sc = 1), transposes (sr = 1) or does both, per batch b.
 // What it packs is small next to the work of the kernel that reads it (weights; a matmul operand, O(M·K) next to
 // O(M·N·K)), so this extra pass buys vec4 loads for every shape and layout.
-// R and C4 are override constants because the kernel divides by them: a division by a constant compiles to a
+// R and Q are override constants because the kernel divides by them: a division by a constant compiles to a
 // multiply and shift, while by a uniform value llvmpipe divides lane by lane (docs/cpu-drivers.md).
-override WG: u32 = 64u;
+// Each invocation writes whole vec4s (4 columns of a row), 256-wide workgroups of 4 vec4s per invocation as in
+// unary.wgsl: one vector store instead of four scalar ones, and few workgroups (each is a task with its own set-up
+// on llvmpipe).
+override WG: u32 = 256u;
+override PER: u32 = 4u;
 override R: u32 = 1u;    // rows per batch
-override C4: u32 = 4u;   // columns, rounded up to a multiple of 4
+override Q: u32 = 1u;    // vec4s per output row: ⌈C / 4⌉
 
 struct Params {
   batches: u32, C: u32, sb: u32, sr: u32,
@@ -15,16 +19,27 @@ struct Params {
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.batches * R * C4) { return; }
-  let c = i % C4;
-  let r = (i / C4) % R;
-  let b = i / (C4 * R);
-  var v = 0.0;
-  if (c < p.C) { v = src[b * p.sb + r * p.sr + c * p.sc]; }
-  dst[i] = v;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+  let base = (wid.x + wid.y * nwg.x) * WG * PER + lid;
+  let n = p.batches * R * Q;
+  for (var k = 0u; k < PER; k++) {
+    let i = base + k * WG;
+    if (i < n) { dst[i] = value(i); }
+  }
+}
+
+fn value(i: u32) -> vec4<f32> {
+  let q = i % Q;
+  let r = (i / Q) % R;
+  let b = i / (Q * R);
+  let row = b * p.sb + r * p.sr;
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let c = 4u * q + e;
+    if (c < p.C) { v[e] = src[row + c * p.sc]; }
+  }
+  return v;
 }

@@ -7,7 +7,7 @@
 
 import { needsGrad, record } from '../autograd.ts';
 import { Tensor } from '../tensor.ts';
-import { dispatch, elementGrid, shapeStr } from './util.ts';
+import { dispatch, shapeStr, vec4Grid } from './util.ts';
 import { gemmShader, tileFor } from './tiles.ts';
 
 export interface MatmulOptions {
@@ -24,10 +24,10 @@ export function packVec4(src: Tensor, batches: number, R: number, C: number, sb:
   const out = new Tensor([batches, R, C4]);
   dispatch({
     shader: 'pack_vec4.wgsl',
-    constants: { R, C4 },
+    constants: { R, Q: C4 / 4 },
     params: [batches, C, sb, sr, sc, 0, 0, 0],
     buffers: [src.buffer, out.buffer],
-    workgroups: elementGrid(out.size),
+    workgroups: vec4Grid(out.size / 4),
     label: 'pack for vec4 loads',
   });
   return out;
