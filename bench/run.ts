@@ -1,8 +1,8 @@
 // Side-by-side benchmark of our engine and TensorFlow.js (tfjs-backend-webgpu) on the same WebGPU adapter, in
 // one process, both warm. `npm run bench` runs this.
 //
-//   npm run bench                       every case, one table (5–6 minutes on the 2-core lavapipe machine)
-//   npm run bench -- --quick            fewer repetitions (about 3.5 minutes)
+//   npm run bench                       every case, one table (3–4 minutes on the 2-core lavapipe machine)
+//   npm run bench -- --quick            fewer repetitions (about 2 minutes)
 //   npm run bench -- --cases conv-wgrad,train-resnet8
 //                                       only cases whose name contains one of these (see --list)
 //   npm run bench -- --json             one JSON line per case: {"case","adapter","ours","tfjs","unit","ratio"}
@@ -48,7 +48,7 @@ const filter = option('--cases')?.split(',').map((s) => s.trim()).filter(Boolean
 
 /**
  * Repetitions. tfjs is slow here (a ResNet-20 step takes 10–20 s on lavapipe), so training uses few steps. On
- * the 2-core lavapipe machine the full run took 5–6 minutes and --quick 3.5 (longer while others load it).
+ * the 2-core lavapipe machine the full run took 3–4 minutes and --quick 2 (longer while others load it).
  */
 const plan = quick
   ? { rounds: 3, sampleMs: 150, trainRounds: 2, ourSteps: 3, tfjsSteps: 2, warmup: 2 }
