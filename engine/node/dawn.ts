@@ -64,10 +64,13 @@ function pollDawnEventsGently(): void {
   g[installed] = true;
   const immediate = g.setImmediate;
   const toSource = Function.prototype.toString;
-  const isDawnCallback = (cb: unknown) => typeof cb === 'function' && cb.name === '' && toSource.call(cb).includes('[native code]');
+  // A native function's source reads `function () { [native code] }`; endsWith keeps the test O(1) for the
+  // anonymous JS callbacks of other callers (their source is the text).
+  const isDawnCallback = (cb: unknown) => typeof cb === 'function' && cb.name === '' && toSource.call(cb).endsWith('[native code] }');
   g.setImmediate = ((cb: (...args: unknown[]) => void, ...args: unknown[]) =>
     isDawnCallback(cb) ? setTimeout(cb, 1, ...args) : immediate(cb, ...args)) as typeof setImmediate;
 }
+
 export function describeAdapter(adapter: GPUAdapter): string {
   const i = adapter.info;
   const parts = [i.description || i.device, i.vendor, i.architecture].filter((s) => s && s.length);
