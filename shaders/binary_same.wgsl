@@ -1,8 +1,6 @@
-// out = OP(a, b) for operands of the same shape, four elements per invocation (see unary.wgsl for why the
+// out = OP(a, b) for operands of the same shape, in vec4s (see unary.wgsl for why the
 // vec4 view is safe). Broadcasting operands go through binary.wgsl instead.
 override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu output), 5 relu(a + b)
-override WG: u32 = 256u;
-override PER: u32 = 4u;   // vectors per invocation (engine/ops/util.ts, VEC_PER, says why)
 
 struct Params { n4: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -10,16 +8,9 @@ struct Params { n4: u32 }
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 
-// A workgroup covers WG·PER consecutive vectors; lane l takes vectors l, l + WG, …, so neighbouring lanes touch
-// neighbouring vectors at every step.
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let base = (wid.x + wid.y * nwg.x) * WG * PER + lid;
-  for (var k = 0u; k < PER; k++) {
-    let i = base + k * WG;
-    if (i < p.n4) { out[i] = apply(i); }
-  }
-}
+// Launched by vec4_each.wgsl, compiled in front of this file.
+fn vectors() -> u32 { return p.n4; }
+fn store(i: u32) { out[i] = apply(i); }
 
 fn apply(i: u32) -> vec4<f32> {
   let x = a[i];

@@ -5,11 +5,8 @@
 // O(M·N·K)), so this extra pass buys vec4 loads for every shape and layout.
 // R and Q are override constants because the kernel divides by them: a division by a constant compiles to a
 // multiply and shift, while by a uniform value llvmpipe divides lane by lane (docs/cpu-drivers.md).
-// Each invocation writes whole vec4s (4 columns of a row), 256-wide workgroups of 4 vec4s per invocation as in
-// unary.wgsl: one vector store instead of four scalar ones, and few workgroups (each is a task with its own set-up
-// on llvmpipe).
-override WG: u32 = 256u;
-override PER: u32 = 4u;
+// Each invocation writes whole vec4s (4 columns of a row): one vector store instead of four scalar ones. Launched
+// by vec4_each.wgsl, compiled in front of this file.
 override R: u32 = 1u;    // rows per batch
 override Q: u32 = 1u;    // vec4s per output row: ⌈C / 4⌉
 
@@ -21,15 +18,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let base = (wid.x + wid.y * nwg.x) * WG * PER + lid;
-  let n = p.batches * R * Q;
-  for (var k = 0u; k < PER; k++) {
-    let i = base + k * WG;
-    if (i < n) { dst[i] = value(i); }
-  }
-}
+fn vectors() -> u32 { return p.batches * R * Q; }
+fn store(i: u32) { dst[i] = value(i); }
 
 fn value(i: u32) -> vec4<f32> {
   let q = i % Q;

@@ -15,7 +15,7 @@ function binaryKernel(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
     const out = new Tensor([...a.shape]);
     const n4 = Math.ceil(out.size / 4);
     dispatch({
-      shader: 'binary_same.wgsl',
+      shader: 'vec4_each.wgsl+binary_same.wgsl',
       constants: { OP: BINARY[op] },
       params: [n4],
       buffers: [a.buffer, b.buffer, out.buffer],
@@ -43,7 +43,7 @@ function unaryKernel(op: keyof typeof UNARY, a: Tensor, alpha = 0): Tensor {
   const out = new Tensor([...a.shape]);
   const n4 = Math.ceil(a.size / 4);
   dispatch({
-    shader: 'unary.wgsl',
+    shader: 'vec4_each.wgsl+unary.wgsl',
     constants: { OP: UNARY[op] },
     params: [n4, f32(alpha)],
     buffers: [a.buffer, out.buffer],
@@ -115,7 +115,7 @@ export const filled = (shape: number[], value: number, like: Tensor) => {
   const out = new Tensor(shape);
   const n4 = Math.ceil(out.size / 4);
   dispatch({
-    shader: 'unary.wgsl',
+    shader: 'vec4_each.wgsl+unary.wgsl',
     constants: { OP: UNARY.fill },
     params: [n4, f32(value)],
     buffers: [like.buffer, out.buffer],

@@ -23,7 +23,7 @@ export function packVec4(src: Tensor, batches: number, R: number, C: number, sb:
   const C4 = Math.ceil(C / 4) * 4;
   const out = new Tensor([batches, R, C4]);
   dispatch({
-    shader: 'pack_vec4.wgsl',
+    shader: 'vec4_each.wgsl+pack_vec4.wgsl',
     constants: { R, Q: C4 / 4 },
     params: [batches, C, sb, sr, sc, 0, 0, 0],
     buffers: [src.buffer, out.buffer],

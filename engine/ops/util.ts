@@ -17,7 +17,7 @@ export function grid(count: number): [number, number] {
 export const elementGrid = (n: number) => grid(Math.ceil(n / WG));
 
 /**
- * Workgroup width and vectors per invocation of the contiguous vec4 kernels (unary.wgsl, binary_same.wgsl).
+ * Workgroup width and vectors per invocation of the contiguous vec4 kernels (shaders/vec4_each.wgsl runs them).
  * llvmpipe runs each workgroup as a task of its thread pool, and at one vector per invocation in 64-wide groups
  * the per-task cost outweighed the work: 256 × 4 measured 1.5–2× faster on a 4 MB add (5.2 vs 10.5–12 GB/s,
  * two runs; 64 × 16 was no faster, 256 × 1 1.2–1.35×).
