@@ -37,7 +37,7 @@
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, YH, Wo, C] of which this
 // dispatch writes the rows y0 + YS·oy (YS = 1, y0 = 0, YH = Ho but for the above).
 override TM: u32 = 8u;    // output pixels per invocation (along a row): at most 16, with XL ≤ XS
-override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16
+override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16 (rowsTN)
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
 override KW: u32 = 3u;    // a constant: it sizes the unrolled input window; at most KMAX
 override STRIDE: u32 = 1u;   // forward pass only (the input gradient runs here at stride 1, or with UP)
