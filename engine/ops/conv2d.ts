@@ -66,8 +66,7 @@ const ROWS_TN = 16;
  * Columns per block for C output columns: 16, or the multiple of 4 that covers C when it is smaller. Every
  * invocation computes TN columns whether or not they exist, so the stem's input gradient (C = 3) in 16-column
  * blocks threw away 13 of every 16 multiply-adds. With 4 it measured 11.3 vs 5.3 GFLOP/s, and a forward pass to
- * 8 channels (64×32×32×16→8) 22.5 vs 14.4 (lavapipe, consecutive runs). Wider segments for the narrow blocks
- * (TM 12 or 16) measured within the noise of 8 (same run).
+ * 8 channels (64×32×32×16→8) 22.5 vs 14.4 (lavapipe, consecutive runs).
  */
 function rowsTN(C: number): number {
   return Math.min(ROWS_TN, Math.ceil(C / 4) * 4);
@@ -86,6 +85,21 @@ const ROWS_TM = 8;
 const UP_TM = 8;
 /** The widest kernel row the row kernel's weight registers hold (KMAX in conv2d_rows.wgsl). */
 const ROWS_KMAX = 7;
+
+/** Output pixels per invocation for 4-column blocks (rowsTM). */
+const NARROW_TM = 16;
+
+/**
+ * Output pixels per invocation for a pass with TN columns: a 4-column block takes 16-pixel segments where the
+ * input window allows: its accumulators are a quarter of a 16-column block's, and the longer window shares each
+ * weight over more pixels. The stem's input gradient: 1.13–1.17× of 8-pixel segments on lavapipe (same
+ * process, two runs); an 8-column block gained nothing measurable (1.03×). Not where the text is unrolled
+ * (SwiftShader), whose compile time grows with the segment.
+ */
+function rowsTM(TN: number, stride: number, KW: number): number {
+  const fits = stride * (NARROW_TM - 1) + KW <= 32;   // the kernel's XL ≤ XS
+  return TN === 4 && fits && !runtime().unrollLoops ? NARROW_TM : ROWS_TM;
+}
 
 /**
  * Whether the row kernel applies: stride 1, or a stride no wider than the kernel (so that every input value under
@@ -151,7 +165,7 @@ function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass, label:
     label: `${label} (pack weights)`,
   });
   const WG = 8;   // one SIMD vector (and one subgroup); bigger workgroups measured no faster and waste more at the edges
-  const TM = d.up ? UP_TM : ROWS_TM;
+  const TM = d.up ? UP_TM : rowsTM(TN, d.stride, d.KW);
   const segs = Math.ceil(d.Wo / TM);
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
   for (let b = 0; b < blocks; b++) {
