@@ -196,6 +196,10 @@ describe('conv2d', () => {
     { N: 1, H: 4, W: 17, Cin: 8, Cout: 120, k: 3, stride: 1, pad: 1, bias: true },
     { N: 2, H: 5, W: 18, Cin: 4, Cout: 6, k: 3, stride: 1, pad: 0, bias: false },
     { N: 1, H: 4, W: 20, Cin: 3, Cout: 5, k: 5, stride: 1, pad: 2, bias: true },
+    // ... narrow column blocks: 4 output channels in 16-pixel segments (a partial one), and at stride 2 (whose
+    // 16-pixel window would not fit: 8-pixel segments)
+    { N: 2, H: 4, W: 21, Cin: 6, Cout: 4, k: 3, stride: 1, pad: 1, bias: true },
+    { N: 2, H: 6, W: 35, Cin: 3, Cout: 2, k: 3, stride: 2, pad: 1, bias: false },
     // ... strided forward passes on it (kernels at least as wide as the stride; a partial last segment)
     { N: 2, H: 5, W: 19, Cin: 5, Cout: 9, k: 3, stride: 2, pad: 1, bias: true },
     { N: 1, H: 7, W: 26, Cin: 4, Cout: 18, k: 3, stride: 3, pad: 1, bias: false },
