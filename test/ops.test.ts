@@ -480,11 +480,15 @@ function variantTests([m, k, n]: [number, number, number], convs: VariantConv[])
 // The same kernels with their loops unrolled in the WGSL text and the small tiles, as they run on SwiftShader
 // (engine/unroll.ts), here on whatever adapter the tests have.
 describe('kernels unrolled in the text (the SwiftShader path)', () => {
+  // Restores what the device had: on SwiftShader unrolling is on, and switching it off there for the tests that
+  // follow would run kernels SwiftShader never gets (its compiler ran out of memory on one of them).
+  let had = false;
   beforeAll(() => {
+    had = E.runtime().unrollLoops;
     E.runtime().unrollLoops = true;
   });
   afterAll(() => {
-    E.runtime().unrollLoops = false;
+    E.runtime().unrollLoops = had;
   });
   variantTests([67, 19, 33], [
     { N: 2, H: 9, W: 17, Cin: 5, Cout: 6, k: 3, stride: 1, pad: 1 },
