@@ -1,8 +1,8 @@
 // 2-D convolution, NHWC activations and [KH, KW, Cin, Cout] weights. Three kinds of kernel:
 // - the forward pass at stride 1 or a stride no wider than the kernel, and the input gradient (a convolution of
 //   dY with the mirrored weights; at stride 2 one class of input rows at a time): conv2d_rows.wgsl, a direct
-//   convolution over 8-pixel row segments with the weights bound as a uniform buffer, one dispatch per 16-column
-//   block (packed by conv2d_pack_weights.wgsl);
+//   convolution over 8-pixel row segments (16 for 4-column blocks) with the weights bound as a uniform buffer,
+//   one dispatch per block of up to 16 columns (packed by conv2d_pack_weights.wgsl);
 // - otherwise (1×1 strided layers, rows under 8 pixels, weight blocks over 64 KB, strides 2 and up on
 //   SwiftShader) each pass is one implicit-GEMM kernel (conv2d_fwd.wgsl, conv2d_dgrad.wgsl) on the same
 //   register-blocked core as matmul.wgsl;
