@@ -89,6 +89,9 @@ const ROWS_KMAX = 7;
 /** Output pixels per invocation for 4-column blocks (rowsTM). */
 const NARROW_TM = 16;
 
+/** Whether a segment of TM pixels at this stride reads at most the kernel's 32 input values (XL ≤ XS). */
+const windowFits = (TM: number, stride: number, KW: number) => stride * (TM - 1) + KW <= 32;
+
 /**
  * Output pixels per invocation for a pass with TN columns: a 4-column block takes 16-pixel segments where the
  * input window allows: its accumulators are a quarter of a 16-column block's, and the longer window shares each
@@ -97,8 +100,7 @@ const NARROW_TM = 16;
  * (SwiftShader), whose compile time grows with the segment.
  */
 function rowsTM(TN: number, stride: number, KW: number): number {
-  const fits = stride * (NARROW_TM - 1) + KW <= 32;   // the kernel's XL ≤ XS
-  return TN === 4 && fits && !runtime().unrollLoops ? NARROW_TM : ROWS_TM;
+  return TN === 4 && windowFits(NARROW_TM, stride, KW) && !runtime().unrollLoops ? NARROW_TM : ROWS_TM;
 }
 
 /**
@@ -112,8 +114,8 @@ function rowsTM(TN: number, stride: number, KW: number): number {
  */
 function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
   const strideOk = stride === 1 || (KW >= stride && !runtime().unrollLoops);
-  const windowOk = stride * (ROWS_TM - 1) + KW <= 32;   // the kernel's XL ≤ XS
-  return strideOk && Wo >= ROWS_TM && KW <= ROWS_KMAX && windowOk && KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
+  const weightsFit = KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
+  return strideOk && Wo >= ROWS_TM && KW <= ROWS_KMAX && windowFits(ROWS_TM, stride, KW) && weightsFit;
 }
 
 /** One run of the row kernel: Y = a stride-`stride` convolution of X with KH × KW packed taps. */
