@@ -13,23 +13,30 @@ export class UsageError extends Error {
 export const USAGE = `Usage:
   tsx dgkd/train.ts                         run the built-in quick pipeline (synthetic data, all methods compared)
   tsx dgkd/train.ts [options]               run an experiment
+  tsx dgkd/train.ts sweep --method kd|dgkd --temperature T1,T2,… --lambda L1,L2,… [options]
+                                            students over a T × λ grid (teacher and assistants trained once)
   tsx dgkd/train.ts models [--classes N] [--json]
   tsx dgkd/train.ts eval --checkpoint FILE [--dataset NAME --data-dir DIR] [--val-split F] [--batch-size N]
 
 Experiment options:
   --method ce|kd|takd|dgkd|ctkd   (default dgkd)      --compare          also train NOKD, KD, TAKD, DGKD baselines
   --teacher ARCH --assistants A1,A2,… --student ARCH   (default resnet26 → resnet20,resnet14 → resnet8)
-  --dataset synthetic|cifar10|cifar100|svhn|tiny-imagenet   --data-dir DIR   --val-split F|N (0 = test split)
+  --dataset synthetic|cifar10|cifar100|svhn|tiny-imagenet   --data-dir DIR
+  --val-split F|N         held out of training to choose the best epoch (0: chosen on the test split)
+  --train-subset N        train on a class-stratified subset of N images   --eval-every K   evaluate every K epochs
   --epochs N --batch-size N --lr X --plain-lr X --schedule step|cosine|constant
   --momentum X --weight-decay X --nesterov --no-augment --seed N --seeds N
+  --trainers-per-seed     retrain teacher and assistants for each seed (default: once, shared by the students)
   -T, --temperature X --lambda X --kl-reduction batchmean|elementwise-mean --ce-weight paper|official|X
+  --normalise-loss        divide the DGKD loss by its number of trainers (--compare reports both)
   --drop none|bernoulli|exact-k --keep-prob P --k K        (stochastic teaching of the DGKD student)
   --ctkd-gamma X --ctkd-beta X --attention-target student|scratch --scratch ARCH
-  --preset paper|official-code|quick   --config FILE.json   --name NAME --out DIR   --resume   --quiet
+  --preset paper|official-code|quick|cifar10-cpu   --config FILE.json   --name NAME --out DIR   --resume   --quiet
   --synthetic-train N --synthetic-test N`;
 
 export type Command =
   | { kind: 'run'; config: ExperimentConfig }
+  | { kind: 'sweep'; config: ExperimentConfig; temperatures: number[]; lambdas: number[] }
   | { kind: 'models'; classes: number; json: boolean }
   | { kind: 'eval'; checkpoint: string; dataset?: string; dataDir?: string; valSplit: number; batchSize: number }
   | { kind: 'help' };
@@ -78,6 +85,38 @@ export function mergeConfigFile(base: ExperimentConfig, path: string): Experimen
   return out as unknown as ExperimentConfig;
 }
 
+/** `sweep`: the experiment options, with --temperature and --lambda taking comma-separated lists. */
+function parseSweep(args: string[]): Command {
+  const lists: Record<string, number[]> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-T' || a === '--temperature' || a === '--lambda') {
+      const key = a === '--lambda' ? '--lambda' : '--temperature';
+      if (lists[key]) throw new UsageError(`sweep: ${key} given twice`);
+      const raw = args[++i];
+      if (raw === undefined) throw new UsageError(`sweep: ${key}: missing value (expected a comma-separated list of numbers)`);
+      lists[key] = raw.split(',').map((x) =>
+        key === '--lambda' ? num(key, x, (v) => v >= 0 && v <= 1, 'numbers in [0, 1]') : num(key, x, (v) => v > 0, 'numbers > 0'),
+      );
+      if (new Set(lists[key]).size !== lists[key].length) throw new UsageError(`sweep: ${key}: a value appears twice in '${raw}'`);
+    } else rest.push(a);
+  }
+  const parsed = parseArgs(rest.length ? rest : ['--preset', 'quick']);
+  if (parsed.kind !== 'run') throw new UsageError('sweep: expected experiment options');
+  const cfg = parsed.config;
+  if (!rest.includes('--method') && cfg.method !== 'kd') cfg.method = cfg.assistants.length ? 'dgkd' : 'kd';
+  if (cfg.method !== 'kd' && cfg.method !== 'dgkd') throw new UsageError(`sweep: --method must be kd or dgkd, got '${cfg.method}'`);
+  cfg.compare = false;
+  if (!rest.includes('--name')) cfg.name = `sweep-${cfg.method}-${cfg.dataset}-${cfg.student}`;
+  return {
+    kind: 'sweep',
+    config: cfg,
+    temperatures: lists['--temperature'] ?? [cfg.kd.temperature],
+    lambdas: lists['--lambda'] ?? [cfg.kd.lambda],
+  };
+}
+
 export function parseArgs(argv: string[]): Command {
   if (argv.length === 0) return { kind: 'run', config: quickConfig() };
   const args = [...argv];
@@ -106,6 +145,7 @@ export function parseArgs(argv: string[]): Command {
     return e;
   }
   if (args.includes('--help') || args.includes('-h')) return { kind: 'help' };
+  if (args[0] === 'sweep') return parseSweep(args.slice(1));
 
   // Presets and config files first, so that flags override them wherever they appear.
   let cfg = paperConfig();
@@ -152,6 +192,10 @@ export function parseArgs(argv: string[]): Command {
       case '--dataset': cfg.dataset = oneOf(a, v(), DATASET_NAMES); break;
       case '--data-dir': cfg.dataDir = v(); if (!cfg.dataDir) throw new UsageError(`${a}: missing folder name`); break;
       case '--val-split': cfg.valSplit = nonNeg(a, v()); break;
+      case '--train-subset': cfg.trainSubset = posInt(a, v()); break;
+      case '--eval-every': cfg.evalEvery = posInt(a, v()); break;
+      case '--trainers-per-seed': cfg.shareTrainers = false; break;
+      case '--normalise-loss': cfg.kd.normalise = true; break;
       case '--epochs': r.epochs = posInt(a, v()); break;
       case '--batch-size': r.batchSize = posInt(a, v()); break;
       case '--lr': r.lr = positive(a, v()); lrGiven = true; break;
@@ -222,6 +266,9 @@ export function validate(c: ExperimentConfig): void {
   need((METHODS as readonly string[]).includes(c.method), `method: expected one of ${METHODS.join(', ')}, got '${c.method}'`);
   need((DATASET_NAMES as readonly string[]).includes(c.dataset), `dataset: expected one of ${DATASET_NAMES.join(', ')}, got '${c.dataset}'`);
   need(c.dataset === 'synthetic' || !!c.dataDir, `--data-dir: dataset '${c.dataset}' needs the folder holding its files`);
+  need(c.method !== 'takd' || c.compare || c.assistants.length > 0, `--method takd needs at least one assistant (--assistants A1,…): without one, TAKD is KD (--method kd)`);
+  need(Number.isInteger(c.evalEvery) && c.evalEvery > 0, `eval-every: expected a positive integer, got ${c.evalEvery}`);
+  need(Number.isInteger(c.trainSubset) && c.trainSubset >= 0, `train-subset: expected an integer ≥ 0, got ${c.trainSubset}`);
   if (existsSync(c.out)) need(statSync(c.out).isDirectory(), `--out: ${c.out} exists and is not a folder`);
   for (const [what, a] of [['teacher', c.teacher], ['student', c.student], ...c.assistants.map((a) => ['assistants', a])]) {
     try {

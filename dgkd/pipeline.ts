@@ -1,28 +1,31 @@
 // The experiment pipeline: plan the stages a method needs (teacher → assistants → student), train them in
 // order, reuse any stage already trained with the same architecture, data, recipe, seed and trainers (from the
-// stage cache, runs/_cache/<key>/), and write summary.json, report.md and curves.svg.
+// stage cache, runs/_cache/<key>/), and write summary.json, report.md, curves.svg and every stage's metrics
+// (runs/<name>/stages/) after each stage.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runtime } from '../engine/index.ts';
+import { noGrad, runtime, tidy, zeros } from '../engine/index.ts';
 import { createModel, canonicalName, type Classifier } from './models/index.ts';
 import { DataError, loadDataset, splitValidation, TAKD_NORMALISATION, type Dataset } from './data/index.ts';
 import { CrossEntropy, Distillation } from './methods/kd.ts';
 import { CollaborativeTeaching } from './methods/ctkd.ts';
+import { AttentionMatchError, matchAttentionGroups } from './methods/attention_pairs.ts';
 import type { Objective } from './methods/objective.ts';
 import { applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
-import { fit, LAST, type EpochMetrics, type FitResult, type Recipe } from './train/trainer.ts';
+import { fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
 import { writeFileAtomic } from './train/atomic.ts';
 import { Progress } from './train/progress.ts';
-import type { ExperimentConfig, Method } from './config.ts';
-import { writeReports, type Summary, type StageSummary, type TableRow } from './report.ts';
+import type { ExperimentConfig, KdSettings, Method } from './config.ts';
+import { buildTable, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
 
 export type Role = 'teacher' | 'assistant' | 'student';
 
 export type DropSettings = ExperimentConfig['stochastic'];
 
 export interface Stage {
+  /** Readable and unique within a run: what is trained and what trained it (file names in runs/<name>/stages/). */
   name: string;
   role: Role;
   arch: string;
@@ -31,11 +34,13 @@ export interface Stage {
   trainers: Stage[];
   /** Stochastic teaching settings, for the student of stochastic DGKD; null otherwise. */
   drop: DropSettings | null;
+  /** The distillation settings this stage trains with; null for CE. */
+  kd: KdSettings | null;
   seed: number;
   key: string;
 }
 
-interface Plan {
+export interface Plan {
   stages: Stage[];
   /** Table rows: a label and the stage whose accuracy it reports. */
   rows: { method: string; stage: Stage }[];
@@ -46,6 +51,8 @@ function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClas
     dataset: cfg.dataset,
     dataDir: cfg.dataDir ? resolve(cfg.dataDir) : null,
     valSplit: cfg.valSplit,
+    trainSubset: cfg.trainSubset,
+    subsetSeed: cfg.trainSubset ? cfg.seed : null,
     synthetic: cfg.dataset === 'synthetic' ? [cfg.syntheticTrain, cfg.syntheticTest] : null,
   };
   const desc = {
@@ -53,9 +60,10 @@ function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClas
     numClasses,
     data,
     recipe: { ...cfg.recipe, lr: lrFor(cfg, s.arch) },
+    evalEvery: cfg.evalEvery,
     seed: s.seed,
     method: s.method,
-    kd: s.method !== 'ce' ? cfg.kd : null,
+    kd: s.kd,
     drop: s.drop,
     ctkd: s.method === 'ctkd' ? cfg.ctkd : null,
     trainers: s.trainers.map((t) => t.key),
@@ -71,55 +79,82 @@ function dropLabel(d: DropSettings): string {
   return d.drop === 'exact-k' ? `drop exactly ${d.k}` : `p = ${d.keepProb}`;
 }
 
-/** The stages each method needs, deduplicated (the teacher is trained once for every method). */
-export function planStages(cfg: ExperimentConfig, numClasses: number, seed: number): Plan {
+export interface PlanOptions {
+  /** The students' distillation settings (a sweep's grid point); assistants keep cfg.kd. */
+  studentKd?: KdSettings;
+  /** Appended to student stage names (a sweep's grid point). */
+  studentTag?: string;
+}
+
+/**
+ * The stages each method needs, deduplicated (the teacher is trained once for every method). Teacher and
+ * assistants take the seed cfg.seed when cfg.shareTrainers (one set for every student seed), else `seed`.
+ */
+export function planStages(cfg: ExperimentConfig, numClasses: number, seed: number, opts: PlanOptions = {}): Plan {
   const byKey = new Map<string, Stage>();
-  const make = (name: string, role: Role, arch: string, method: Stage['method'], trainers: Stage[], drop: DropSettings | null = null): Stage => {
-    const partial = { role, arch: canonicalName(arch), method, trainers, drop, seed };
+  const trainerSeed = cfg.shareTrainers ? cfg.seed : seed;
+  const seedTag = (role: Role) => (cfg.seeds > 1 && (role === 'student' || !cfg.shareTrainers) ? `-seed${seed}` : '');
+  const make = (name: string, role: Role, arch: string, method: Stage['method'], trainers: Stage[], kd: KdSettings | null, drop: DropSettings | null = null): Stage => {
+    // Normalising by the number of trainers changes nothing with one trainer: such stages are the same stage.
+    const kdOfStage = kd && trainers.length < 2 ? { ...kd, normalise: false } : kd;
+    const partial = { role, arch: canonicalName(arch), method, trainers, drop, kd: kdOfStage, seed: role === 'student' ? seed : trainerSeed };
     const key = stageKey(cfg, partial, numClasses);
     const existing = byKey.get(key);
     if (existing) return existing;
-    const s = { ...partial, name, key };
+    const s = { ...partial, name: name + seedTag(role), key };
     byKey.set(key, s);
     return s;
   };
   const rows: Plan['rows'] = [];
   const chain = cfg.assistants;
-  const studentName = (m: string) => `student-${canonicalName(cfg.student)}-${m}`;
-  const teacher = () => make(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', cfg.teacher, 'ce', []);
+  const studentKd = opts.studentKd ?? cfg.kd;
+  const studentName = (m: string) => `student-${canonicalName(cfg.student)}-${m}${opts.studentTag ?? ''}`;
+  const assistantName = (arch: string, trainers: Stage[], kd: KdSettings) =>
+    `assistant-${canonicalName(arch)}-from-${trainers.map((t) => t.arch).join('-')}${kd.normalise && trainers.length > 1 ? '-norm' : ''}`;
+  const teacher = () => make(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', cfg.teacher, 'ce', [], null);
   // TAKD: each model learns from the one before it.
   const takd = () => {
     let prev = teacher();
-    chain.forEach((a) => (prev = make(`assistant-${canonicalName(a)}-takd`, 'assistant', a, 'kd', [prev])));
-    return make(studentName('takd'), 'student', cfg.student, 'kd', [prev]);
+    chain.forEach((a) => (prev = make(assistantName(a, [prev], cfg.kd), 'assistant', a, 'kd', [prev], cfg.kd)));
+    return make(studentName('takd'), 'student', cfg.student, 'kd', [prev], studentKd);
   };
   // DGKD: each model learns from the teacher and every larger assistant.
-  const dgkd = (drop: DropSettings | null) => {
+  const dgkd = (drop: DropSettings | null, normalise: boolean) => {
     const trainers = [teacher()];
+    const kd = { ...cfg.kd, normalise };
     for (const a of chain) {
-      trainers.push(make(`assistant-${canonicalName(a)}-dgkd`, 'assistant', a, trainers.length === 1 ? 'kd' : 'dgkd', [...trainers]));
+      trainers.push(make(assistantName(a, trainers, kd), 'assistant', a, trainers.length === 1 ? 'kd' : 'dgkd', [...trainers], kd));
     }
     const method = trainers.length === 1 ? 'kd' : 'dgkd';
-    return make(studentName(drop ? 'dgkd-stochastic' : 'dgkd'), 'student', cfg.student, method, trainers, drop);
+    const tag = drop ? 'dgkd-stochastic' : normalise ? 'dgkd-norm' : 'dgkd';
+    return make(studentName(tag), 'student', cfg.student, method, trainers, { ...studentKd, normalise }, drop);
   };
   const stochastic: DropSettings = cfg.stochastic.drop === 'none' ? { ...cfg.stochastic, drop: 'bernoulli' } : cfg.stochastic;
+  const dgkdLabel = (drop: DropSettings | null, normalise: boolean) =>
+    drop ? `DGKD (stochastic, ${dropLabel(drop)})` : normalise ? 'DGKD (loss ÷ trainers)' : 'DGKD';
   const methods: Record<Method, () => void> = {
-    ce: () => rows.push({ method: 'NOKD', stage: make(studentName('nokd'), 'student', cfg.student, 'ce', []) }),
-    kd: () => rows.push({ method: 'KD', stage: make(studentName('kd'), 'student', cfg.student, 'kd', [teacher()]) }),
+    ce: () => rows.push({ method: 'NOKD', stage: make(studentName('nokd'), 'student', cfg.student, 'ce', [], null) }),
+    kd: () => rows.push({ method: 'KD', stage: make(studentName('kd'), 'student', cfg.student, 'kd', [teacher()], studentKd) }),
     takd: () => rows.push({ method: 'TAKD', stage: takd() }),
     dgkd: () => {
       const drop = cfg.stochastic.drop === 'none' ? null : cfg.stochastic;
-      rows.push({ method: drop ? `DGKD (stochastic, ${dropLabel(drop)})` : 'DGKD', stage: dgkd(drop) });
+      rows.push({ method: dgkdLabel(drop, studentKd.normalise), stage: dgkd(drop, studentKd.normalise) });
     },
-    ctkd: () => rows.push({ method: 'CTKD', stage: make(studentName('ctkd'), 'student', cfg.student, 'ctkd', [teacher()]) }),
+    ctkd: () => rows.push({ method: 'CTKD', stage: make(studentName('ctkd'), 'student', cfg.student, 'ctkd', [teacher()], null) }),
   };
   if (cfg.method !== 'ce' || cfg.compare) rows.push({ method: 'Teacher', stage: teacher() });
   if (cfg.compare) {
     methods.ce();
     methods.kd();
-    if (chain.length) methods.takd();
-    rows.push({ method: 'DGKD', stage: dgkd(null) });
-    rows.push({ method: `DGKD (stochastic, ${dropLabel(stochastic)})`, stage: dgkd(stochastic) });
+    if (chain.length) {
+      methods.takd();
+      rows.push({ method: dgkdLabel(null, false), stage: dgkd(null, false) });
+      rows.push({ method: dgkdLabel(stochastic, false), stage: dgkd(stochastic, false) });
+      rows.push({ method: dgkdLabel(null, true), stage: dgkd(null, true) });
+    } else {
+      // Without assistants DGKD is KD with the teacher alone; stochastic teaching keeps the one trainer always.
+      rows.push({ method: 'DGKD (= KD without assistants)', stage: dgkd(null, false) });
+    }
     if (cfg.method === 'ctkd') methods.ctkd();
   } else {
     methods[cfg.method]();
@@ -135,11 +170,15 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   return { stages: ordered, rows };
 }
 
-interface Data {
+export interface Data {
   train: Dataset;
+  /** Held out of the training data for choosing the best epoch; null without --val-split. */
+  val: Dataset | null;
   test: Dataset;
   numClasses: number;
 }
+
+const rename = (ds: Dataset, name: string): Dataset => ({ ...ds, name });
 
 export function loadData(cfg: ExperimentConfig): Data {
   const loaded = loadDataset(cfg.dataset, cfg.dataDir, {
@@ -148,33 +187,51 @@ export function loadData(cfg: ExperimentConfig): Data {
     testSize: cfg.syntheticTest,
     allowMissingTest: cfg.valSplit > 0,
   });
-  let data: Data = { train: loaded.train, test: loaded.test!, numClasses: loaded.numClasses };
+  let train = loaded.train;
+  let test = loaded.test;
+  let val: Dataset | null = null;
   if (cfg.valSplit > 0) {
-    const { train, val } = splitValidation(loaded.train, cfg.valSplit, 1234);
-    data = { train, test: val, numClasses: loaded.numClasses };
+    const split = splitValidation(train, cfg.valSplit, 1234);
+    train = split.train;
+    val = rename(split.val, `${loaded.train.name} (validation part)`);
+    if (!test) {
+      // No test files: a second held-out part of the same size is the test set.
+      const again = splitValidation(train, val.size, 4321);
+      train = again.train;
+      test = rename(again.val, `${loaded.train.name} (held-out test part)`);
+    }
   }
-  if (cfg.recipe.batchSize > data.train.size) {
-    throw new DataError(`--batch-size ${cfg.recipe.batchSize} is larger than the ${data.train.size} training images of ${data.train.name}`);
+  if (cfg.trainSubset > 0) {
+    if (cfg.trainSubset > train.size) {
+      throw new DataError(`--train-subset ${cfg.trainSubset} is larger than the ${train.size} training images of ${train.name}`);
+    }
+    if (cfg.trainSubset < train.size) train = rename(splitValidation(train, cfg.trainSubset, cfg.seed).val, `${train.name} (${cfg.trainSubset}-image subset)`);
   }
-  return data;
+  if (cfg.recipe.batchSize > train.size) {
+    throw new DataError(`--batch-size ${cfg.recipe.batchSize} is larger than the ${train.size} training images of ${train.name}`);
+  }
+  return { train, val, test: test!, numClasses: loaded.numClasses };
+}
+
+function modelShape(data: Data, seed: number) {
+  return { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels, seed };
 }
 
 function makeObjective(cfg: ExperimentConfig, stage: Stage, data: Data): Objective {
-  const numClasses = data.numClasses;
   if (stage.method === 'ce') return new CrossEntropy();
   if (stage.method === 'ctkd') {
-    const shape = { numClasses, inputSize: data.train.height, inputChannels: data.train.channels, seed: stage.seed + 1 };
-    const scratch = createModel(cfg.ctkd.scratch ?? cfg.teacher, shape);
+    const scratch = createModel(cfg.ctkd.scratch ?? cfg.teacher, modelShape(data, stage.seed + 1));
     return new CollaborativeTeaching(scratch, cfg.ctkd);
   }
-  const n = stage.trainers.length;
-  const ceWeight = cfg.kd.ceWeight === 'paper' ? undefined : cfg.kd.ceWeight === 'official' ? 1 - cfg.kd.lambda : cfg.kd.ceWeight;
+  const kd = stage.kd!;
+  const ceWeight = kd.ceWeight === 'paper' ? undefined : kd.ceWeight === 'official' ? 1 - kd.lambda : kd.ceWeight;
   const drop = stage.drop;
-  return new Distillation(n, {
-    temperature: cfg.kd.temperature,
-    lambda: cfg.kd.lambda,
-    klReduction: cfg.kd.klReduction,
+  return new Distillation(stage.trainers.length, {
+    temperature: kd.temperature,
+    lambda: kd.lambda,
+    klReduction: kd.klReduction,
     ceWeight,
+    normalise: kd.normalise,
     drop: drop ? drop.drop : 'none',
     keepProb: drop?.keepProb,
     dropK: drop?.k,
@@ -202,16 +259,32 @@ interface StageResult {
   reused: boolean;
 }
 
-export async function runStage(cfg: ExperimentConfig, stage: Stage, data: Data, progress: Progress, signal: { stop: boolean }): Promise<StageResult> {
+/**
+ * Frozen trainers' logits on the training images, computed once per trainer and process (without augmentation
+ * they are the same every epoch and for every student that learns from that trainer).
+ */
+type LogitCache = Map<string, Float32Array>;
+
+export async function runStage(
+  cfg: ExperimentConfig,
+  stage: Stage,
+  data: Data,
+  progress: Progress,
+  signal: { stop: boolean },
+  logitCache: LogitCache = new Map(),
+): Promise<StageResult> {
   const dir = join(cfg.out, '_cache', stage.key);
   const donePath = join(dir, 'done.json');
-  const model = createModel(stage.arch, { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels, seed: stage.seed });
+  const model = createModel(stage.arch, modelShape(data, stage.seed));
   const params = model.parameterCount();
   try {
     if (existsSync(donePath)) {
       const result = JSON.parse(readFileSync(donePath, 'utf8')).result as FitResult;
-      progress.log(`[${stage.name}] reusing the trained stage in ${dir}`);
-      return { result, params, reused: true };
+      if (result.bestEpoch !== undefined) {
+        progress.log(`[${stage.name}] reusing the trained stage in ${dir}`);
+        return { result, params, reused: true };
+      }
+      // Finished by a version that chose the best epoch on the test split: train it again.
     }
     if (!cfg.resume && existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // an unfinished earlier attempt
     mkdirSync(dir, { recursive: true });
@@ -221,16 +294,29 @@ export async function runStage(cfg: ExperimentConfig, stage: Stage, data: Data, 
       progress.log(
         `[${stage.name}] training ${stage.arch} (${params} params) with ${stage.method}` +
           (stage.trainers.length ? ` from ${stage.trainers.map((t) => t.arch).join(', ')}` : '') +
-          (stage.drop ? ` with stochastic teaching (${dropLabel(stage.drop)})` : ''),
+          (stage.drop ? ` with stochastic teaching (${dropLabel(stage.drop)})` : '') +
+          (stage.kd?.normalise ? ', loss divided by the number of trainers' : ''),
       );
+      let trainerLogits: Float32Array[] | undefined;
+      if (!cfg.recipe.augment && !objective.needsTrainerFeatures && trainers.length) {
+        trainerLogits = [];
+        for (const [i, t] of trainers.entries()) {
+          const key = stage.trainers[i].key;
+          if (!logitCache.has(key)) logitCache.set(key, await logitsOf(t, data.train, TAKD_NORMALISATION));
+          trainerLogits.push(logitCache.get(key)!);
+        }
+      }
       const result = await fit({
         stage: stage.name,
         model,
         trainers,
         objective,
         train: data.train,
+        val: data.val,
         test: data.test,
         recipe: recipeFor(cfg, stage),
+        evalEvery: cfg.evalEvery,
+        trainerLogits,
         dir,
         dataset: cfg.dataset,
         resume: cfg.resume,
@@ -252,74 +338,151 @@ export async function runStage(cfg: ExperimentConfig, stage: Stage, data: Data, 
 /** A finished stage's final weights, as a frozen trainer. */
 function loadTrained(cfg: ExperimentConfig, stage: Stage, data: Data): Classifier {
   const path = join(cfg.out, '_cache', stage.key, LAST);
-  const m = createModel(stage.arch, { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels, seed: stage.seed });
+  const m = createModel(stage.arch, modelShape(data, stage.seed));
   applyCheckpoint(readCheckpoint(path), path, m, null);
   m.eval();
   return m;
 }
 
-export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boolean } = { stop: false }): Promise<Summary> {
+/** CTKD's attention groups are matched before anything trains, so that an unmatchable pair fails at once. */
+function checkAttentionPairs(cfg: ExperimentConfig, stages: Stage[], data: Data): void {
+  for (const s of stages.filter((st) => st.method === 'ctkd')) {
+    if (cfg.ctkd.beta === 0) continue;
+    const targetArch = cfg.ctkd.target === 'student' ? s.arch : (cfg.ctkd.scratch ?? cfg.teacher);
+    const sizes = (arch: string) => {
+      const m = createModel(arch, modelShape(data, 0)).eval();
+      const { height: H, width: W, channels: C } = data.train;
+      let fs: { height: number; width: number }[] = [];
+      tidy(() => {
+        fs = noGrad(() => m.forwardWithFeatures(zeros([1, H, W, C])).features.map((f) => ({ height: f.shape[1], width: f.shape[2] })));
+      });
+      m.dispose();
+      return fs;
+    };
+    try {
+      matchAttentionGroups(sizes(targetArch), sizes(s.trainers[0].arch));
+    } catch (e) {
+      if (e instanceof AttentionMatchError) {
+        throw new AttentionMatchError(`CTKD between ${targetArch} and the expert ${s.trainers[0].arch}: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+}
+
+/** Relative cost of training one image on a stage, for the overall ETA (params^0.7 fits plain2 vs plain6). */
+function stageCost(params: number, trainImages: number, epochs: number): number {
+  return epochs * trainImages * Math.pow(params, 0.7);
+}
+
+export interface Variant {
+  /** Prefix of the table rows' labels, and the student stage name tag. */
+  label: string;
+  tag: string;
+  kd: KdSettings;
+}
+
+/**
+ * Trains every stage of the experiment — for each seed, and for each variant (a sweep's grid points; one
+ * variant otherwise) — and rewrites summary.json, report.md, curves.svg and stages/<stage>.jsonl after every
+ * finished stage, so that a long run has a partial table at any moment.
+ */
+export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boolean } = { stop: false }, variants?: Variant[]): Promise<Summary> {
   const progress = new Progress(cfg.quiet);
   const data = loadData(cfg);
   const runDir = join(cfg.out, cfg.name);
+  const seeds = Array.from({ length: cfg.seeds }, (_, i) => cfg.seed + i);
+  const plans = seeds.map((seed) => ({
+    seed,
+    plans: (variants ?? [null]).map((v) => ({
+      variant: v,
+      plan: planStages(cfg, data.numClasses, seed, v ? { studentKd: v.kd, studentTag: v.tag } : {}),
+    })),
+  }));
+  const unique = new Map<string, Stage>();
+  for (const p of plans) for (const { plan } of p.plans) for (const s of plan.stages) if (!unique.has(s.key)) unique.set(s.key, s);
+  checkAttentionPairs(cfg, [...unique.values()], data);
+  const paramsOf = new Map<string, number>();
+  for (const s of unique.values()) {
+    if (!paramsOf.has(s.arch)) {
+      const m = createModel(s.arch, modelShape(data, 0));
+      paramsOf.set(s.arch, m.parameterCount());
+      m.dispose();
+    }
+  }
+  const cost = (s: Stage) => stageCost(paramsOf.get(s.arch)!, data.train.size, cfg.recipe.epochs);
+  progress.startPipeline([...unique.values()].reduce((a, s) => a + cost(s), 0), unique.size);
+
+  const results = new Map<string, StageResult>();
   const stagesOut: StageSummary[] = [];
-  const perSeed: { method: string; arch: string; best: number; final: number; seed: number }[] = [];
-  const curves: { name: string; history: EpochMetrics[] }[] = [];
+  const perSeed: SeedResult[] = [];
+  const curves: Curve[] = [];
+  const logitCache: LogitCache = new Map();
   const started = Date.now();
-  for (let i = 0; i < cfg.seeds; i++) {
-    const seed = cfg.seed + i;
-    const plan = planStages(cfg, data.numClasses, seed);
-    const results = new Map<Stage, StageResult>();
-    for (const stage of plan.stages) {
-      const r = await runStage(cfg, stage, data, progress, signal);
-      results.set(stage, r);
-      const suffix = cfg.seeds > 1 ? ` (seed ${seed})` : '';
-      stagesOut.push({
-        name: stage.name + suffix,
-        role: stage.role,
-        arch: stage.arch,
-        method: stage.method + (stage.drop ? '-stochastic' : ''),
-        trainers: stage.trainers.map((t) => t.name),
-        params: r.params,
-        bestAcc: r.result.bestAcc,
-        finalAcc: r.result.finalAcc,
-        epochs: r.result.epochs,
-        seconds: r.reused ? 0 : r.result.seconds,
-        reused: r.reused,
-        seed,
-        key: stage.key,
-      });
-      curves.push({ name: stage.name + suffix, history: r.result.history });
-    }
-    for (const row of plan.rows) {
-      const r = results.get(row.stage)!;
-      perSeed.push({ method: row.method, arch: row.stage.arch, best: r.result.bestAcc, final: r.result.finalAcc, seed });
-    }
-  }
-  const table: TableRow[] = [];
-  for (const method of [...new Set(perSeed.map((p) => p.method))]) {
-    const rows = perSeed.filter((p) => p.method === method);
-    const best = meanStd(rows.map((r) => r.best));
-    const final = meanStd(rows.map((r) => r.final));
-    table.push({ method, arch: rows[0].arch, bestAcc: best.mean, bestStd: best.std, finalAcc: final.mean, finalStd: final.std, seeds: rows.length });
-  }
-  const summary: Summary = {
-    name: cfg.name,
-    dataset: cfg.dataset,
-    adapter: runtime().adapterDescription,
-    seconds: (Date.now() - started) / 1000,
-    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-    config: cfg,
-    stages: stagesOut,
-    table,
+  const write = () => {
+    const summary: Summary = {
+      name: cfg.name,
+      dataset: cfg.dataset,
+      data: { train: describe(data.train), val: data.val ? describe(data.val) : null, test: describe(data.test) },
+      selection: data.val ? 'validation' : 'test',
+      sharedTrainers: cfg.shareTrainers && cfg.seeds > 1,
+      adapter: runtime().adapterDescription,
+      seconds: (Date.now() - started) / 1000,
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      complete: false,
+      config: cfg,
+      stages: stagesOut,
+      table: buildTable(perSeed),
+      perSeed,
+    };
+    writeReports(runDir, summary, curves);
+    return summary;
   };
+  for (const { seed, plans: seedPlans } of plans) {
+    for (const { variant, plan } of seedPlans) {
+      for (const stage of plan.stages) {
+        if (!results.has(stage.key)) {
+          progress.beginStage(stage.name, cost(stage), seed);
+          const r = await runStage(cfg, stage, data, progress, signal, logitCache);
+          progress.endStage(r.reused);
+          results.set(stage.key, r);
+          stagesOut.push({
+            name: stage.name,
+            role: stage.role,
+            arch: stage.arch,
+            method: stage.method + (stage.drop ? '-stochastic' : '') + (stage.kd?.normalise ? '-normalised' : ''),
+            trainers: stage.trainers.map((t) => t.name),
+            params: r.params,
+            bestEpoch: r.result.bestEpoch,
+            bestVal: r.result.bestVal,
+            bestAcc: r.result.bestAcc,
+            finalAcc: r.result.finalAcc,
+            epochs: r.result.epochs,
+            seconds: r.reused ? 0 : r.result.seconds,
+            reused: r.reused,
+            seed: stage.seed,
+            key: stage.key,
+          });
+          writeFileAtomic(join(runDir, 'stages', `${stage.name}.jsonl`), r.result.history.map((h) => JSON.stringify(h)).join('\n') + '\n');
+        }
+        // Rows whose stages are all done enter the table now (a partial table while the run goes on).
+        for (const row of plan.rows) {
+          const r = results.get(row.stage.key);
+          const method = variant && row.method !== 'Teacher' ? variant.label : row.method;
+          if (!r || perSeed.some((p) => p.method === method && p.seed === seed)) continue;
+          perSeed.push({ method, arch: row.stage.arch, seed, shared: row.stage.role !== 'student' && cfg.shareTrainers, best: r.result.bestAcc, final: r.result.finalAcc, bestEpoch: r.result.bestEpoch });
+          curves.push({ method, seed, history: r.result.history });
+        }
+        write();
+      }
+    }
+  }
+  const summary = write();
+  summary.complete = true;
   writeReports(runDir, summary, curves);
   return summary;
 }
 
-/** Mean and sample standard deviation (0 for a single seed). */
-function meanStd(xs: number[]): { mean: number; std: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, std };
+function describe(ds: Dataset) {
+  return { name: ds.name, size: ds.size };
 }

@@ -1,9 +1,13 @@
 // Run outputs: summary.json (machine-readable), report.md (the paper-style table, settings, adapter) and
-// curves.svg (test accuracy per epoch of every stage). All written atomically.
+// curves.svg (test accuracy and training loss per epoch, one line per method with a mean ± std band across
+// seeds). All written atomically, after every finished stage.
 
 import { join } from 'node:path';
 import { writeFileAtomic } from './train/atomic.ts';
 import type { EpochMetrics } from './train/trainer.ts';
+import { curvesSvg, type Curve } from './plots.ts';
+
+export type { Curve } from './plots.ts';
 
 export interface StageSummary {
   name: string;
@@ -12,6 +16,10 @@ export interface StageSummary {
   method: string;
   trainers: string[];
   params: number;
+  /** The epoch chosen as best (on the validation split when there is one), its validation accuracy. */
+  bestEpoch: number;
+  bestVal: number | null;
+  /** Test accuracy at bestEpoch and after the last epoch. */
   bestAcc: number;
   finalAcc: number;
   epochs: number;
@@ -21,63 +29,146 @@ export interface StageSummary {
   key: string;
 }
 
+/** One table row's result for one seed. */
+export interface SeedResult {
+  method: string;
+  arch: string;
+  seed: number;
+  /** A teacher/assistant trained once and shared by every seed's students. */
+  shared: boolean;
+  best: number;
+  final: number;
+  bestEpoch: number;
+}
+
+export interface Stat {
+  mean: number;
+  std: number;
+}
+
 export interface TableRow {
   method: string;
   arch: string;
-  bestAcc: number;
-  bestStd: number;
-  finalAcc: number;
-  finalStd: number;
   seeds: number;
+  shared: boolean;
+  best: Stat;
+  final: Stat;
+  /** Per-seed differences from NOKD on the same seed (same data order), in accuracy units; null without NOKD. */
+  deltaBest: Stat | null;
+  deltaFinal: Stat | null;
 }
 
 export interface Summary {
   name: string;
   dataset: string;
+  data: { train: { name: string; size: number }; val: { name: string; size: number } | null; test: { name: string; size: number } };
+  /** Which split chose the best epoch. */
+  selection: 'validation' | 'test';
+  /** Whether the teacher and assistants were trained once for all seeds. */
+  sharedTrainers: boolean;
   adapter: string;
   seconds: number;
   /** Peak resident memory of the process so far (MiB). */
   peakRssMB: number;
+  /** False while the run is still going (the table holds the rows finished so far). */
+  complete: boolean;
   config: unknown;
   stages: StageSummary[];
   table: TableRow[];
+  perSeed: SeedResult[];
+}
+
+/** Mean and sample standard deviation (0 for a single value). */
+export function meanStd(xs: number[]): Stat {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, std };
+}
+
+export function buildTable(perSeed: SeedResult[]): TableRow[] {
+  const nokd = new Map(perSeed.filter((p) => p.method === 'NOKD').map((p) => [p.seed, p]));
+  return [...new Set(perSeed.map((p) => p.method))].map((method) => {
+    const rows = perSeed.filter((p) => p.method === method);
+    const paired = rows.filter((r) => nokd.has(r.seed));
+    const delta = (f: (r: SeedResult) => number) =>
+      method !== 'NOKD' && paired.length ? meanStd(paired.map((r) => f(r) - f(nokd.get(r.seed)!))) : null;
+    return {
+      method,
+      arch: rows[0].arch,
+      seeds: rows.length,
+      shared: rows[0].shared,
+      best: meanStd(rows.map((r) => r.best)),
+      final: meanStd(rows.map((r) => r.final)),
+      deltaBest: delta((r) => r.best),
+      deltaFinal: delta((r) => r.final),
+    };
+  });
 }
 
 const pct = (v: number) => (v * 100).toFixed(2);
+const signed = (v: number) => (v >= 0 ? '+' : '−') + Math.abs(v * 100).toFixed(2);
 
-export function formatTable(table: TableRow[]): string {
-  const withStd = table.some((r) => r.seeds > 1);
-  const cell = (m: number, s: number) => (withStd ? `${pct(m)} ± ${pct(s)}` : pct(m));
-  const header = ['Method', 'Model', 'Top-1 best (%)', 'Top-1 final (%)'];
-  const rows = table.map((r) => [r.method, r.arch, cell(r.bestAcc, r.bestStd), cell(r.finalAcc, r.finalStd)]);
+export function formatTable(table: TableRow[], selection: 'validation' | 'test' = 'validation'): string {
+  const multi = table.some((r) => r.seeds > 1);
+  const cell = (s: Stat, n: number) => (multi && n > 1 ? `${pct(s.mean)} ± ${pct(s.std)}` : pct(s.mean));
+  const dcell = (s: Stat | null, n: number) => (s ? (multi && n > 1 ? `${signed(s.mean)} ± ${pct(s.std)}` : signed(s.mean)) : '');
+  const bestHeader = selection === 'validation' ? 'Test @ best val (%)' : 'Test @ best test (%)';
+  const header = ['Method', 'Model', 'Seeds', bestHeader, 'Test final (%)', 'Δ best vs NOKD', 'Δ final vs NOKD'];
+  const rows = table.map((r) => [
+    r.method,
+    r.arch,
+    r.shared && multi ? '1 (shared)' : String(r.seeds),
+    cell(r.best, r.shared ? 1 : r.seeds),
+    cell(r.final, r.shared ? 1 : r.seeds),
+    dcell(r.deltaBest, r.seeds),
+    dcell(r.deltaFinal, r.seeds),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-export function writeReports(dir: string, summary: Summary, curves: { name: string; history: EpochMetrics[] }[]): void {
+/** What the table's columns mean, printed under it. */
+export function tableNotes(s: Summary): string {
+  const sel =
+    s.selection === 'validation'
+      ? `"Test @ best val": test accuracy at the epoch with the best accuracy on the validation split (${s.data.val?.size} images held out of the training data)`
+      : '"Test @ best test": the best test accuracy over epochs (no validation split was held out: an optimistic number)';
+  return [
+    `${sel}; "Test final": after the last epoch. Test set: ${s.data.test.name}, ${s.data.test.size} images.`,
+    'Mean ± sample std over seeds; Δ: the per-seed difference from NOKD on the same seed (same data order), in points.',
+    ...(s.sharedTrainers ? ['The teacher and assistants were trained once and shared by every seed\'s students.'] : []),
+  ].join('\n');
+}
+
+export function writeReports(dir: string, summary: Summary, curves: Curve[]): void {
   writeFileAtomic(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const stageLines = summary.stages.map(
     (s) =>
-      `| ${s.name} | ${s.role} | ${s.arch} | ${s.method} | ${s.trainers.join(', ') || '—'} | ${s.params} | ${pct(s.bestAcc)} | ${pct(s.finalAcc)} | ${s.epochs} | ${s.reused ? 'reused' : s.seconds.toFixed(0) + ' s'} |`,
+      `| ${s.name} | ${s.role} | ${s.arch} | ${s.method} | ${s.trainers.join(', ') || '—'} | ${s.params} | ${s.bestEpoch} | ${pct(s.bestAcc)} | ${pct(s.finalAcc)} | ${s.epochs} | ${s.reused ? 'reused' : s.seconds.toFixed(0) + ' s'} |`,
   );
   const md = [
     `# ${summary.name}`,
     '',
-    `Dataset: ${summary.dataset}. Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s. ` +
-      `Peak resident memory: ${summary.peakRssMB} MiB.`,
+    `Dataset: ${summary.dataset} (train ${summary.data.train.size}, ${summary.data.val ? `validation ${summary.data.val.size}, ` : ''}test ${summary.data.test.size}). ` +
+      `Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s. Peak resident memory: ${summary.peakRssMB} MiB.` +
+      (summary.complete ? '' : ' **Run in progress: the table holds the rows finished so far.**'),
     '',
     '## Results',
     '',
-    formatTable(summary.table),
+    formatTable(summary.table, summary.selection),
+    '',
+    tableNotes(summary),
+    '',
+    '![test accuracy and training loss per epoch](curves.svg)',
     '',
     '## Stages',
     '',
-    '| Stage | Role | Model | Method | Trainers | Params | Best (%) | Final (%) | Epochs | Time |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...stageLines,
+    'Each stage\'s per-epoch metrics are in `stages/<stage>.jsonl`.',
     '',
-    '![test accuracy per epoch](curves.svg)',
+    '| Stage | Role | Model | Method | Trainers | Params | Best epoch | Test @ best (%) | Test final (%) | Epochs | Time |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...stageLines,
     '',
     '## Settings',
     '',
@@ -87,48 +178,7 @@ export function writeReports(dir: string, summary: Summary, curves: { name: stri
     '',
   ].join('\n');
   writeFileAtomic(join(dir, 'report.md'), md);
-  writeFileAtomic(join(dir, 'curves.svg'), curvesSvg(curves));
+  writeFileAtomic(join(dir, 'curves.svg'), curvesSvg(curves, `${summary.name}: ${summary.dataset}`));
 }
 
-const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-
-export function curvesSvg(curves: { name: string; history: EpochMetrics[] }[]): string {
-  const W = 720, H = 420, L = 56, R = 220, T = 20, Bm = 44;
-  const maxEpoch = Math.max(1, ...curves.map((c) => c.history.length));
-  const accs = curves.flatMap((c) => c.history.map((h) => h.testAcc));
-  const lo = Math.max(0, Math.floor((Math.min(1, ...accs) * 10)) / 10);
-  const hi = Math.min(1, Math.ceil(Math.max(0, ...accs) * 10) / 10 || 1);
-  const x = (e: number) => L + ((W - L - R) * (e - 1)) / Math.max(maxEpoch - 1, 1);
-  const y = (a: number) => T + ((H - T - Bm) * (hi - a)) / Math.max(hi - lo, 1e-9);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<line x1="${L}" y1="${H - Bm}" x2="${W - R}" y2="${H - Bm}" stroke="black"/>`,
-    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - Bm}" stroke="black"/>`,
-    `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">epoch</text>`,
-    `<text x="14" y="${(T + H - Bm) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(T + H - Bm) / 2})">test accuracy (%)</text>`,
-  ];
-  for (let i = 0; i <= 5; i++) {
-    const a = lo + ((hi - lo) * i) / 5;
-    parts.push(`<line x1="${L - 4}" y1="${y(a)}" x2="${W - R}" y2="${y(a)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${L - 6}" y="${y(a) + 4}" text-anchor="end">${(a * 100).toFixed(0)}</text>`);
-  }
-  const ticks = Math.min(maxEpoch, 10);
-  for (let i = 0; i < ticks; i++) {
-    const e = 1 + Math.round(((maxEpoch - 1) * i) / Math.max(ticks - 1, 1));
-    parts.push(`<text x="${x(e)}" y="${H - Bm + 16}" text-anchor="middle">${e}</text>`);
-  }
-  curves.forEach((c, i) => {
-    const colour = COLOURS[i % COLOURS.length];
-    const pts = c.history.map((h) => `${x(h.epoch).toFixed(1)},${y(h.testAcc).toFixed(1)}`).join(' ');
-    if (pts) parts.push(`<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    parts.push(`<rect x="${W - R + 12}" y="${T + i * 18}" width="12" height="12" fill="${colour}"/>`);
-    parts.push(`<text x="${W - R + 30}" y="${T + i * 18 + 10}">${escapeXml(c.name)}</text>`);
-  });
-  parts.push('</svg>');
-  return parts.join('\n') + '\n';
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+export type { EpochMetrics };

@@ -7,7 +7,9 @@ import { GpuError } from '../engine/index.ts';
 import { ARCHITECTURES, createModel, UnknownArchitectureError } from './models/index.ts';
 import { parseArgs, USAGE, UsageError } from './cli.ts';
 import { runExperiment, loadData } from './pipeline.ts';
-import { formatTable } from './report.ts';
+import { formatTable, tableNotes } from './report.ts';
+import { runSweep } from './sweep.ts';
+import { AttentionMatchError } from './methods/attention_pairs.ts';
 import { DataError } from './data/index.ts';
 import { CheckpointError, applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
 import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
@@ -39,10 +41,11 @@ async function main(argv: string[]): Promise<number> {
     cfg.dataDir = cmd.dataDir;
     cfg.valSplit = cmd.valSplit;
     const data = loadData(cfg);
+    const evalSet = cmd.valSplit > 0 && data.val ? data.val : data.test;
     const model = createModel(ck.meta.arch, { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels });
     applyCheckpoint(ck, cmd.checkpoint, model);
-    const r = await evaluate(model, data.test, TAKD_NORMALISATION, cmd.batchSize);
-    console.log(`${model.arch} on ${cfg.dataset} (${data.test.name}, ${data.test.size} images): top-1 ${(r.top1 * 100).toFixed(2)}%` + (data.numClasses >= 100 ? `, top-5 ${(r.top5 * 100).toFixed(2)}%` : ''));
+    const r = await evaluate(model, evalSet, TAKD_NORMALISATION, cmd.batchSize);
+    console.log(`${model.arch} on ${cfg.dataset} (${evalSet.name}, ${evalSet.size} images): top-1 ${(r.top1 * 100).toFixed(2)}%` + (data.numClasses >= 100 ? `, top-5 ${(r.top5 * 100).toFixed(2)}%` : ''));
     return 0;
   }
   const signal = { stop: false };
@@ -51,8 +54,14 @@ async function main(argv: string[]): Promise<number> {
     signal.stop = true;
     process.stderr.write('\nstopping after this step (press Ctrl-C again to quit at once)…\n');
   });
+  if (cmd.kind === 'sweep') {
+    const { markdown } = await runSweep(cmd.config, { temperatures: cmd.temperatures, lambdas: cmd.lambdas }, signal);
+    console.log(`\n${markdown}`);
+    console.log(`wrote ${cmd.config.out}/${cmd.config.name}/sweep.md, heatmap.svg, summary.json, report.md, curves.svg`);
+    return 0;
+  }
   const summary = await runExperiment(cmd.config, signal);
-  console.log(`\n${formatTable(summary.table)}\n`);
+  console.log(`\n${formatTable(summary.table, summary.selection)}\n\n${tableNotes(summary)}\n`);
   console.log(`wrote ${cmd.config.out}/${cmd.config.name}/summary.json, report.md, curves.svg (${summary.seconds.toFixed(0)} s)`);
   return 0;
 }
@@ -61,7 +70,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const err = e as Error;
-    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError];
+    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError];
     if (known.some((k) => err instanceof k)) {
       console.error(`error: ${err.message}`);
       if (err instanceof UsageError) console.error('(run with --help for the options)');

@@ -20,6 +20,8 @@ function tinyConfig(out: string): ExperimentConfig {
   c.teacher = 'plain4';
   c.assistants = ['plain3'];
   c.student = 'plain2';
+  c.valSplit = 16;
+  c.seeds = 1;
   c.recipe = { ...c.recipe, epochs: 1, batchSize: 32 };
   c.quiet = true;
   return c;
@@ -45,9 +47,39 @@ describe('planning', () => {
     const takd = rows.find((r) => r.method === 'TAKD')!.stage;
     expect(takd.trainers.map((t) => t.arch)).toEqual(['plain4']);
     expect(takd.trainers[0].trainers.map((t) => t.arch)).toEqual(['plain6']);
-    expect(rows.map((r) => r.method)).toEqual(['Teacher', 'NOKD', 'KD', 'TAKD', 'DGKD', 'DGKD (stochastic, p = 0.75)']);
+    expect(rows.map((r) => r.method)).toEqual(['Teacher', 'NOKD', 'KD', 'TAKD', 'DGKD', 'DGKD (stochastic, p = 0.75)', 'DGKD (loss ÷ trainers)']);
+    // Stages are named by what trained them: the first assistant is shared by TAKD and DGKD.
+    expect(stages.map((s) => s.name)).toEqual(expect.arrayContaining([
+      'teacher-plain8', 'assistant-plain6-from-plain8', 'assistant-plain4-from-plain6', 'assistant-plain4-from-plain8-plain6',
+      'assistant-plain4-from-plain8-plain6-norm', 'student-plain2-dgkd-norm',
+    ]));
+    expect(new Set(stages.map((s) => s.name)).size).toBe(stages.length);
     // Every stage comes after its trainers.
     stages.forEach((s, i) => s.trainers.forEach((t) => expect(stages.indexOf(t)).toBeLessThan(i)));
+  });
+  it('with several seeds, teacher and assistants are shared and students differ by seed', () => {
+    const c = tinyConfig('/tmp/unused');
+    c.seeds = 3;
+    const a = planStages(c, 10, 0);
+    const b = planStages(c, 10, 1);
+    const key = (p: typeof a, role: string) => p.stages.filter((s) => s.role === role).map((s) => s.key);
+    expect(key(a, 'teacher')).toEqual(key(b, 'teacher'));
+    expect(key(a, 'assistant')).toEqual(key(b, 'assistant'));
+    expect(key(a, 'student').some((k) => key(b, 'student').includes(k))).toBe(false);
+    expect(a.stages.find((s) => s.role === 'student')!.name).toMatch(/-seed0$/);
+    c.shareTrainers = false;
+    expect(key(planStages(c, 10, 0), 'teacher')).not.toEqual(key(planStages(c, 10, 1), 'teacher'));
+  });
+  it('the loss-normalised DGKD row differs from DGKD only where there are several trainers', () => {
+    const c = tinyConfig('/tmp/unused');
+    c.assistants = ['plain3'];
+    const { rows } = planStages(c, 10, 0);
+    const dgkd = rows.find((r) => r.method === 'DGKD')!.stage;
+    const norm = rows.find((r) => r.method === 'DGKD (loss ÷ trainers)')!.stage;
+    expect(norm.key).not.toBe(dgkd.key);
+    expect(norm.kd!.normalise).toBe(true);
+    // plain3 learns from the teacher alone: normalising changes nothing, so it is the same stage.
+    expect(norm.trainers[1].key).toBe(dgkd.trainers[1].key);
   });
 });
 
@@ -59,12 +91,16 @@ describe('running', () => {
     expect(first.stages.every((s) => !s.reused)).toBe(true);
     const summary = JSON.parse(readFileSync(join(out, 'tiny', 'summary.json'), 'utf8'));
     for (const s of summary.stages) {
-      for (const key of ['name', 'role', 'arch', 'method', 'trainers', 'params', 'bestAcc', 'finalAcc', 'epochs', 'seconds']) {
+      for (const key of ['name', 'role', 'arch', 'method', 'trainers', 'params', 'bestEpoch', 'bestVal', 'bestAcc', 'finalAcc', 'epochs', 'seconds']) {
         expect(s).toHaveProperty(key);
       }
     }
     expect(summary.table.map((r: { method: string }) => r.method)).toContain('TAKD');
+    expect(summary.complete).toBe(true);
+    expect(summary.selection).toBe('validation');
     expect(existsSync(join(out, 'tiny', 'report.md'))).toBe(true);
+    // Every stage's metrics under its readable name, beside the hash-named cache.
+    for (const s of summary.stages) expect(existsSync(join(out, 'tiny', 'stages', `${s.name}.jsonl`))).toBe(true);
     expect(readFileSync(join(out, 'tiny', 'curves.svg'), 'utf8')).toMatch(/^<svg/);
     const second = await runExperiment({ ...c, name: 'tiny2' });
     expect(second.stages.every((s) => s.reused)).toBe(true);

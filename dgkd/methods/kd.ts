@@ -7,6 +7,10 @@
 // paper; the official code uses (1 − λ)). Stochastic teaching draws b_t per mini-batch from the run's RNG:
 // Bernoulli(p) redrawn until at least one trainer is kept (the paper), or exactly k trainers dropped uniformly
 // (the official code). KD terms are summed, not averaged.
+//
+// The summed loss grows with the number of trainers, so at one learning rate DGKD takes larger steps than KD,
+// which alone helps a short schedule. `normalise` divides the whole loss by the number of trainers — (1 − λ)·CE
+// + λ·mean KD — so that a comparison can tell dense teaching from step size.
 
 import { add, klDivWithTemperature, scale, softmaxCrossEntropy, type KlReduction, type Rng, type Tensor } from '../../engine/index.ts';
 import type { Objective, StepInputs } from './objective.ts';
@@ -29,6 +33,8 @@ export interface KdOptions {
   drop?: DropMode;
   keepProb?: number;
   dropK?: number;
+  /** Divide the whole loss by the number of trainers. */
+  normalise?: boolean;
 }
 
 /** Which trainers teach this mini-batch (true = kept). Always at least one. */
@@ -76,6 +82,7 @@ export class Distillation implements Objective {
       if (!kept[i] || lambda === 0) return;
       loss = add(loss, scale(klDivWithTemperature(student.logits, t.logits, temperature, klReduction), lambda));
     });
+    if (this.opts.normalise && this.numTrainers > 1) loss = scale(loss, 1 / this.numTrainers);
     return { loss: loss as Tensor, correct: ce.correct };
   }
 

@@ -1,4 +1,7 @@
-// Progress output: a live bar on a terminal, plain lines every few seconds otherwise (CI logs, pipes).
+// Progress output: a live bar on a terminal, plain lines every few seconds otherwise (CI logs, pipes). Within a
+// pipeline each line also says which stage of how many and which seed is training, and the ETA of the whole run:
+// the stages' relative costs (epochs × images × a size factor) against the rate measured on the stages trained
+// so far in this process.
 
 export interface ProgressInfo {
   stage: string;
@@ -24,6 +27,45 @@ export class Progress {
   private t0 = 0;
   private done0 = 0;
 
+  // The pipeline: cost units in all, done (stages finished, or reused), trained (measured), and time spent.
+  private pipe: { total: number; stages: number; index: number; seed: number; cost: number; done: number; trainedCost: number; trainedSeconds: number; stageStart: number } | null = null;
+  private stageFraction = 0;
+
+  startPipeline(totalCost: number, stages: number): void {
+    this.pipe = { total: totalCost, stages, index: 0, seed: 0, cost: 0, done: 0, trainedCost: 0, trainedSeconds: 0, stageStart: 0 };
+  }
+
+  beginStage(name: string, cost: number, seed: number): void {
+    if (!this.pipe) return;
+    Object.assign(this.pipe, { index: this.pipe.index + 1, seed, cost, stageStart: Date.now() });
+    this.stageFraction = 0;
+    this.log(`— stage ${this.pipe.index}/${this.pipe.stages} (seed ${seed}): ${name}${this.overallEta() ? `, whole run ETA ${this.overallEta()}` : ''}`);
+  }
+
+  endStage(reused: boolean): void {
+    if (!this.pipe) return;
+    const p = this.pipe;
+    if (!reused) {
+      p.trainedCost += p.cost;
+      p.trainedSeconds += (Date.now() - p.stageStart) / 1000;
+    } else {
+      p.total -= p.cost; // a reused stage costs nothing
+    }
+    if (!reused) p.done += p.cost;
+    p.cost = 0;
+  }
+
+  /** Time left for the whole pipeline, from the rate of the stages trained so far (and of this one). */
+  private overallEta(): string {
+    const p = this.pipe;
+    if (!p) return '';
+    const cost = p.trainedCost + p.cost * this.stageFraction;
+    const seconds = p.trainedSeconds + (p.stageStart ? (Date.now() - p.stageStart) / 1000 : 0);
+    if (cost <= 0 || seconds < 1) return '';
+    const left = p.total - p.done - p.cost * this.stageFraction;
+    return formatTime((left * seconds) / cost);
+  }
+
   update(p: ProgressInfo, force = false): void {
     if (this.quiet) return;
     const done = p.epoch * p.steps + p.step;
@@ -38,7 +80,10 @@ export class Progress {
     const stats = Number.isNaN(p.loss)
       ? 'loss – acc –'
       : `loss ${fmt(p.loss)} acc ${fmt(p.acc * 100, 1)}% ${fmt(p.imagesPerSec, 0)} img/s`;
-    const text = `${p.stage} epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.steps} ${stats} ETA ${eta}`;
+    this.stageFraction = total ? done / total : 0;
+    const where = this.pipe ? `stage ${this.pipe.index}/${this.pipe.stages} seed ${this.pipe.seed} · ` : '';
+    const all = this.pipe && this.overallEta() ? ` · run ETA ${this.overallEta()}` : '';
+    const text = `${where}${p.stage} epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.steps} ${stats} ETA ${eta}${all}`;
     if (this.tty) {
       const width = 20;
       const filled = Math.round((width * p.step) / Math.max(p.steps, 1));

@@ -1,5 +1,11 @@
-// The training loop for one model: epochs of SGD over a seeded, augmented data order, evaluation after each
-// epoch, metrics.jsonl, and atomic checkpoints (last and best) that carry everything needed to resume exactly.
+// The training loop for one model: epochs of SGD over a seeded, augmented data order, evaluation (every
+// `evalEvery` epochs and after the last), metrics.jsonl, and atomic checkpoints (last and best) that carry
+// everything needed to resume exactly. "Best" is chosen on the validation split when there is one (else on the
+// test split, which the report then says), and the test accuracy is reported at that epoch.
+//
+// Without augmentation a frozen trainer gives the same logits for an image every epoch, so the pipeline may pass
+// them in precomputed (`trainerLogits`, one row per training image): the step then looks them up by the batch's
+// dataset indices instead of running the trainer's forward pass.
 //
 // Pacing: after encoding step k the loop waits for step k−1's loss/accuracy counters (Runtime.readLater), so
 // the GPU always has one step queued, nothing is read back synchronously, and a NaN is caught one step late
@@ -34,7 +40,9 @@ export interface EpochMetrics {
   lr: number;
   trainLoss: number;
   trainAcc: number;
-  testAcc: number;
+  /** Absent for epochs that were not evaluated (--eval-every). */
+  valAcc?: number;
+  testAcc?: number;
   testTop5?: number;
   seconds: number;
   imagesPerSec: number;
@@ -42,6 +50,10 @@ export interface EpochMetrics {
 }
 
 export interface FitResult {
+  /** The evaluated epoch with the best validation accuracy (test accuracy without a validation split). */
+  bestEpoch: number;
+  bestVal: number | null;
+  /** Test accuracy at bestEpoch, and after the last epoch. */
   bestAcc: number;
   finalAcc: number;
   bestTop5?: number;
@@ -57,8 +69,14 @@ export interface FitOptions {
   trainers: Classifier[];
   objective: Objective;
   train: Dataset;
+  /** Held out of the training data, for choosing the best epoch; null = choose on `test`. */
+  val?: Dataset | null;
   test: Dataset;
   recipe: Recipe;
+  /** Evaluate every K epochs (and always after the last); default 1. */
+  evalEvery?: number;
+  /** Per trainer, its logits for every training image ([train.size × classes]); only used without augmentation. */
+  trainerLogits?: Float32Array[];
   /** Folder for metrics.jsonl, last.safetensors, best.safetensors. */
   dir: string;
   dataset: string;
@@ -73,6 +91,14 @@ export interface FitOptions {
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
 }
+
+/**
+ * A finite loss that has run away: this many times the largest loss of the run's first steps (or of 1, if
+ * those were smaller). Far beyond anything a converging run reaches (CE starts at ln C), and reached within a
+ * few steps by a diverging one, whose loss grows geometrically.
+ */
+export const DIVERGENCE_FACTOR = 1e4;
+const REFERENCE_STEPS = 10;
 export class Interrupted extends Error {
   override name = 'Interrupted';
 }
@@ -109,6 +135,31 @@ export async function evaluate(model: Classifier, data: Dataset, norm: Normalisa
   return { top1: v[0] / data.size, top5: v[1] / data.size };
 }
 
+/** A frozen model's logits for every image of `data`, in dataset order ([size × classes]). */
+export async function logitsOf(model: Classifier, data: Dataset, norm: Normalisation, batchSize = 256): Promise<Float32Array> {
+  const wasTraining = model.training;
+  model.eval();
+  const loader = new DataLoader(data, { batchSize, shuffle: false, augment: false, mean: norm.mean, std: norm.std, prefetch: false });
+  const out = new Float32Array(data.size * model.numClasses);
+  const { height: H, width: W, channels: C } = data;
+  for (let b = 0; b < loader.batchesPerEpoch; b++) {
+    const batch = loader.nextBatch();
+    const logits = tidy(() => noGrad(() => model.forward(tensor(batch.x.subarray(0, batch.size * H * W * C), [batch.size, H, W, C]))));
+    out.set(await logits.readF32(), b * batchSize * model.numClasses);
+    logits.dispose();
+  }
+  loader.close();
+  model.train(wasTraining);
+  return out;
+}
+
+/** Rows `indices` of a [rows × C] table, as a [B, C] tensor. */
+function gatherRows(table: Float32Array, indices: Int32Array, B: number, C: number): Tensor {
+  const rows = new Float32Array(B * C);
+  for (let i = 0; i < B; i++) rows.set(table.subarray(indices[i] * C, (indices[i] + 1) * C), i * C);
+  return tensor(rows, [B, C]);
+}
+
 export async function fit(o: FitOptions): Promise<FitResult> {
   const { model, recipe, objective } = o;
   const rt = runtime();
@@ -132,6 +183,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const methodRng = new Rng(recipe.seed ^ 0x5eed);
   let history: EpochMetrics[] = [];
   let bestAcc = -1;
+  // The divergence check's yardstick: the largest loss of the first steps (kept in checkpoints for resume).
+  let lossReference = 0;
+  let referenceSteps = 0;
   let startEpoch = 0;
   const metricsPath = join(o.dir, 'metrics.jsonl');
   const lastPath = join(o.dir, LAST);
@@ -153,12 +207,15 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     methodRng.setState(ck.meta.methodRng as [number, number, number, number]);
     if (ck.meta.objective !== undefined) objective.setState?.(ck.meta.objective);
     partial = (ck.meta.partial as Sums | null) ?? null;
+    ({ value: lossReference, steps: referenceSteps } = (ck.meta.lossReference as { value: number; steps: number }) ?? { value: 0, steps: 0 });
     progress.log(`[${o.stage}] resuming after epoch ${startEpoch} from ${lastPath}`);
   }
 
   const { height: H, width: W, channels: C } = o.train;
   const steps = loader.batchesPerEpoch;
   const trainers = o.trainers;
+  const cached = !recipe.augment && !objective.needsTrainerFeatures && o.trainerLogits?.length === trainers.length ? o.trainerLogits : null;
+  const evalEvery = o.evalEvery ?? 1;
   trainers.forEach((t) => t.eval());
   model.train();
   (objective.companions ?? []).forEach((c) => c.train());
@@ -181,6 +238,16 @@ export async function fit(o: FitOptions): Promise<FitResult> {
               `the last good checkpoint is ${existsSync(lastPath) ? lastPath : '(none yet)'}`,
           );
         }
+        if (referenceSteps < REFERENCE_STEPS) {
+          lossReference = Math.max(lossReference, loss);
+          referenceSteps++;
+        } else if (loss > DIVERGENCE_FACTOR * Math.max(lossReference, 1)) {
+          throw new NonFiniteLossError(
+            `[${o.stage}] the loss diverged: ${loss.toPrecision(3)} at epoch ${epoch + 1}, step ${f.step + 1}, ` +
+              `over ${DIVERGENCE_FACTOR}× the first steps' ${lossReference.toPrecision(3)} (lower the learning rate or the loss weights); ` +
+              `the last good checkpoint is ${existsSync(lastPath) ? lastPath : '(none yet)'}`,
+          );
+        }
         lossSum += loss * f.size;
         correctSum += correct;
         seen += f.size;
@@ -196,9 +263,11 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       const stats = tidy(() => {
         const x = tensor(batch.x.subarray(0, B * H * W * C), [B, H, W, C]);
         const y = tensor(batch.y.subarray(0, B), [B], 'i32');
-        const trainerOut: ModelOutput[] = noGrad(() =>
-          trainers.map((t) => (objective.needsTrainerFeatures ? t.forwardWithFeatures(x) : { logits: t.forward(x), features: [] })),
-        );
+        const trainerOut: ModelOutput[] = cached
+          ? cached.map((table, i) => ({ logits: gatherRows(table, batch.indices, B, trainers[i].numClasses), features: [] }))
+          : noGrad(() =>
+              trainers.map((t) => (objective.needsTrainerFeatures ? t.forwardWithFeatures(x) : { logits: t.forward(x), features: [] })),
+            );
         opt.zeroGrad();
         const student = model.forwardWithFeatures(x);
         const companions = (objective.companions ?? []).map((c) => c.forwardWithFeatures(x));
@@ -223,25 +292,31 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     }
     await drain(0);
     const trainSeconds = (performance.now() - te) / 1000;
-    const ev = await evaluate(model, o.test, recipe.normalisation);
+    const evaluated = (epoch + 1) % evalEvery === 0 || epoch + 1 === recipe.epochs;
+    const ev = evaluated ? await evaluate(model, o.test, recipe.normalisation) : null;
+    const val = evaluated && o.val ? await evaluate(model, o.val, recipe.normalisation) : null;
     const m: EpochMetrics = {
       epoch: epoch + 1,
       lr,
       trainLoss: lossSum / Math.max(seen, 1),
       trainAcc: correctSum / Math.max(seen, 1),
-      testAcc: ev.top1,
-      ...(o.train.numClasses >= 100 ? { testTop5: ev.top5 } : {}),
+      ...(val ? { valAcc: val.top1 } : {}),
+      ...(ev ? { testAcc: ev.top1 } : {}),
+      ...(ev && o.train.numClasses >= 100 ? { testTop5: ev.top5 } : {}),
       seconds: (performance.now() - te) / 1000,
       imagesPerSec: (seen - seenAtStart) / trainSeconds,
       ...(objective.stats ? { method: objective.stats() } : {}),
     };
     history.push(m);
-    const improved = m.testAcc > bestAcc;
-    if (improved) bestAcc = m.testAcc;
+    const score = selectionScore(m);
+    const improved = score !== undefined && score > bestAcc;
+    if (improved) bestAcc = score;
     progress.update({ stage: o.stage, epoch, epochs: recipe.epochs, step: steps, steps, loss: m.trainLoss, acc: m.trainAcc, imagesPerSec: m.imagesPerSec }, true);
     progress.log(
       `[${o.stage}] epoch ${m.epoch}/${recipe.epochs} lr ${lr.toPrecision(3)} loss ${m.trainLoss.toFixed(4)} ` +
-        `train ${(m.trainAcc * 100).toFixed(2)}% test ${(m.testAcc * 100).toFixed(2)}%` +
+        `train ${(m.trainAcc * 100).toFixed(2)}%` +
+        (m.valAcc !== undefined ? ` val ${(m.valAcc * 100).toFixed(2)}%` : '') +
+        (m.testAcc !== undefined ? ` test ${(m.testAcc * 100).toFixed(2)}%` : ' (not evaluated)') +
         (m.testTop5 !== undefined ? ` top-5 ${(m.testTop5 * 100).toFixed(2)}%` : '') +
         ` (${m.imagesPerSec.toFixed(0)} img/s)`,
     );
@@ -254,17 +329,24 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   }
   loader.close();
   opt.dispose();
-  const last = history[history.length - 1];
-  return {
-    bestAcc: Math.max(...history.map((h) => h.testAcc)),
-    finalAcc: last?.testAcc ?? NaN,
-    ...(last?.testTop5 !== undefined
-      ? { bestTop5: Math.max(...history.map((h) => h.testTop5 ?? 0)), finalTop5: last.testTop5 }
-      : {}),
-    epochs: recipe.epochs,
-    seconds: history.reduce((a, h) => a + h.seconds, 0),
-    history,
-  };
+  return { ...summarise(history), epochs: recipe.epochs, seconds: history.reduce((a, h) => a + h.seconds, 0), history };
+
+  function selectionScore(h: EpochMetrics): number | undefined {
+    return o.val ? h.valAcc : h.testAcc;
+  }
+  function summarise(hs: EpochMetrics[]) {
+    const scored = hs.filter((h) => selectionScore(h) !== undefined);
+    // The first epoch with the best score: ties go to the earlier epoch, as the saved best checkpoint does.
+    const best = scored.reduce((a, h) => (selectionScore(h)! > selectionScore(a)! ? h : a), scored[0]);
+    const last = hs[hs.length - 1];
+    return {
+      bestEpoch: best?.epoch ?? 0,
+      bestVal: o.val ? (best?.valAcc ?? null) : null,
+      bestAcc: best?.testAcc ?? NaN,
+      finalAcc: last?.testAcc ?? NaN,
+      ...(last?.testTop5 !== undefined ? { bestTop5: best?.testTop5, finalTop5: last.testTop5 } : {}),
+    };
+  }
 
   type Partial = { lossSum: number; correctSum: number; seen: number } | null;
   async function saveTo(path: string, epochsDone: number, partialSums: Partial): Promise<void> {
@@ -277,6 +359,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       partial: partialSums,
       history,
       bestAcc,
+      lossReference: { value: lossReference, steps: referenceSteps },
       loader: loader.getState(),
       methodRng: methodRng.getState(),
       objective: objective.getState?.() ?? null,
