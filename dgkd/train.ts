@@ -54,6 +54,13 @@ async function main(argv: string[]): Promise<number> {
     signal.stop = true;
     process.stderr.write('\nstopping after this step (press Ctrl-C again to quit at once)…\n');
   });
+  const r = cmd.config.recipe;
+  if (r.schedule === 'step' && r.epochs < 30 && !cmd.config.quiet) {
+    console.error(
+      `note: the step schedule divides the learning rate by 10 at 50% and 75% of the ${r.epochs} epochs, so the last ` +
+        `quarter runs at lr/100; --schedule cosine suits short runs better`,
+    );
+  }
   if (cmd.kind === 'sweep') {
     const { markdown } = await runSweep(cmd.config, { temperatures: cmd.temperatures, lambdas: cmd.lambdas }, signal);
     console.log(`\n${markdown}`);

@@ -1,5 +1,7 @@
 // Top-k accuracy without sorting: a row is correct at k when fewer than k logits are strictly greater than
-// the label's logit. One invocation per row; writes 1/0 for k = 1 and for k = K.
+// the label's logit. One invocation per row; writes 1/0 for k = 1 and for k = K. A row with a NaN or infinite
+// logit is never correct (comparisons with NaN are false, so it would otherwise count as a perfect answer); the
+// test is on the bits, which a compiler assuming finite math cannot fold away.
 override WG: u32 = 64u;
 
 struct Params { B: u32, C: u32, K: u32 }
@@ -17,7 +19,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (y >= 0 && u32(y) < p.C) {
     let zy = z[b * p.C + u32(y)];
     above = 0u;
-    for (var c = 0u; c < p.C; c++) { above += select(0u, 1u, z[b * p.C + c] > zy); }
+    var nonFinite = false;
+    for (var c = 0u; c < p.C; c++) {
+      let v = z[b * p.C + c];
+      above += select(0u, 1u, v > zy);
+      nonFinite = nonFinite || (bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u;
+    }
+    if (nonFinite) { above = p.C; }
   }
   out[b] = select(0.0, 1.0, above < 1u);
   out[p.B + b] = select(0.0, 1.0, above < p.K);

@@ -123,6 +123,12 @@ const cases: [string, () => string[], RegExp][] = [
     writeFileSync(join(d, 'test_32x32.mat'), Buffer.from('garbage'.repeat(30)));
     return [...RUN, '--dataset', 'svhn', '--data-dir', d];
   }, /train_32x32\.mat/],
+  ['TAKD without assistants', () => [...RUN, '--method', 'takd', '--assistants', ''], /--method takd needs at least one assistant/],
+  ['train subset larger than the data', () => [...RUN, '--train-subset', '500'], /--train-subset 500 is larger than the 64 training images/],
+  ['eval-every zero', () => [...RUN, '--eval-every', '0'], /--eval-every: expected a positive integer/],
+  ['sweep of a method without T and λ', () => ['sweep', ...RUN, '--method', 'ce', '--temperature', '2,4'], /sweep: --method must be kd or dgkd/],
+  ['sweep with a λ out of range', () => ['sweep', ...RUN, '--method', 'kd', '--lambda', '0.5,1.5'], /--lambda: expected numbers in \[0, 1\], got '1\.5'/],
+  ['sweep with a repeated temperature', () => ['sweep', ...RUN, '--method', 'kd', '--temperature', '4,4'], /--temperature: a value appears twice/],
   ['eval without checkpoint', () => ['eval'], /--checkpoint FILE is required/],
   ['eval of a missing checkpoint', () => ['eval', '--checkpoint', join(work, 'none.safetensors')], /none\.safetensors does not exist/],
   ['checkpoint with a huge header length', () => ['eval', '--checkpoint', join(ckDir, 'huge.safetensors')], /huge\.safetensors.*header/],

@@ -22,12 +22,20 @@ describe('attention groups', () => {
       { target: 1, targetPool: 1, expert: 1, expertPool: 1 },
     ]);
   });
-  it('otherwise pair from the deepest, pooling the larger map; 1×1 pairs are left out (vgg8 expert, resnet8 student)', () => {
-    expect(matchAttentionGroups(sq(32, 16, 8), sq(4, 2, 1))).toEqual([
-      { target: 0, targetPool: 8, expert: 0, expertPool: 1 },
-      { target: 1, targetPool: 8, expert: 1, expertPool: 1 },
+  it('otherwise the closest resolutions in depth order, pooling the larger map (vgg8 expert, resnet8 student)', () => {
+    expect(matchAttentionGroups(sq(32, 16, 8), sq(16, 8, 4, 2, 1))).toEqual([
+      { target: 0, targetPool: 2, expert: 0, expertPool: 1 },
+      { target: 1, targetPool: 2, expert: 1, expertPool: 1 },
+      { target: 2, targetPool: 2, expert: 2, expertPool: 1 },
     ]);
-    expect(matchAttentionGroups(sq(8, 4), sq(32, 16, 8))[0]).toEqual({ target: 0, targetPool: 1, expert: 1, expertPool: 2 });
+    // A student with finer maps than the expert: the expert's maps are pooled; ties go to deeper groups.
+    expect(matchAttentionGroups(sq(8, 4), sq(32, 16, 8))).toEqual([
+      { target: 0, targetPool: 1, expert: 1, expertPool: 2 },
+      { target: 1, targetPool: 1, expert: 2, expertPool: 2 },
+    ]);
+  });
+  it('leaves out 1×1 pairs and sizes that do not divide', () => {
+    expect(matchAttentionGroups(sq(6, 3), sq(2, 1))).toEqual([{ target: 0, targetPool: 3, expert: 0, expertPool: 1 }]);
   });
   it('refuses pairs with no usable group', () => {
     expect(() => matchAttentionGroups(sq(7), sq(3))).toThrow(AttentionMatchError);
@@ -68,6 +76,12 @@ describe('CTKD learns', () => {
   });
   it('plain6 → plain2 (feature maps of different depths, matched by resolution)', async () => {
     const { losses, acc } = await ctkd('plain6', 'plain2', 2048, 3);
+    losses.forEach((l) => expect(Number.isFinite(l)).toBe(true));
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+    expect(acc).toBeGreaterThan(0.15);
+  });
+  it('vgg8 → resnet8 (attention maps pooled to the expert\'s resolutions)', async () => {
+    const { losses, acc } = await ctkd('vgg8', 'resnet8', 1536, 3);
     losses.forEach((l) => expect(Number.isFinite(l)).toBe(true));
     expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
     expect(acc).toBeGreaterThan(0.15);

@@ -67,7 +67,9 @@ describe('forward shapes and names', () => {
         }),
       );
       expect(out[0].shape).toEqual([2, 7]);
-      expect(out.length).toBe(arch === 'plain3' ? 3 : 4); // plain3 has only two pooled stages
+      // One feature map per stage: three ResNet/WRN groups, one per max-pool for plain CNNs and VGGs.
+      const stages: Record<string, number> = { plain3: 2, plain10: 4, 'resnet8': 3, 'wrn-16-1': 3, vgg8: 5 };
+      expect(out.length).toBe(1 + stages[arch]);
       const logits = await out[0].readF32();
       expect(logits.every(Number.isFinite)).toBe(true);
       out.forEach((t) => t.dispose());

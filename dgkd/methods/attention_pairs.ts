@@ -1,11 +1,13 @@
 // Which feature maps of two networks attention transfer compares, and how they are brought to one size.
 //
-// Each network offers up to three stage outputs (highest resolution first). Groups are matched by resolution
-// when every group of the model being taught has an expert map of the same size (plain6 → plain2: 16↔16,
-// 8↔8). Otherwise groups pair from the deepest, and the larger map of a pair is average-pooled down to the
-// smaller one's resolution before its attention map, as attention-transfer implementations do. A pair whose
-// sizes do not divide, or whose common size is 1×1 (an attention map of one position is the constant 1 and
-// teaches nothing), is left out; a model pair with no usable group at all is rejected before training.
+// Each network offers its stage outputs, highest resolution first (three for ResNets and WRNs, one per
+// max-pool for plain CNNs and VGGs). Attention transfer compares up to three pairs: it picks as many groups from
+// each network, in depth order, as close in resolution as possible (ties go to the deeper groups), and
+// average-pools the larger map of each pair down to the smaller one's resolution before its attention map, as
+// attention-transfer implementations do with adaptive pooling. Examples: plain2 (16, 8) against plain6
+// (16, 8, 4) pairs 16↔16 and 8↔8; resnet8 (32, 16, 8) against vgg8 (16, 8, 4, 2, 1) pairs 32→16, 16→8, 8→4.
+// Sizes that do not divide cannot be pooled onto each other; a pair at 1×1 is left out (an attention map of one
+// position is the constant 1 and teaches nothing); a model pair with no usable group is refused.
 
 export interface FeatureSize {
   height: number;
@@ -28,38 +30,46 @@ export class AttentionMatchError extends Error {
 /** Pooling window that takes `big` down to `small` exactly, or 0 when it cannot. */
 function windowBetween(big: FeatureSize, small: FeatureSize): number {
   const k = big.height / small.height;
-  const ok = Number.isInteger(k) && k >= 1 && big.width === small.width * k;
-  return ok ? k : 0;
+  return Number.isInteger(k) && k >= 1 && big.width === small.width * k ? k : 0;
+}
+
+/** The pair of one target and one expert map, or null when they cannot be compared. */
+function pairOf(target: FeatureSize[], t: number, expert: FeatureSize[], e: number): AttentionPair | null {
+  const [ft, fe] = [target[t], expert[e]];
+  const tBigger = ft.height >= fe.height;
+  const k = tBigger ? windowBetween(ft, fe) : windowBetween(fe, ft);
+  const common = tBigger ? fe : ft;
+  if (k === 0 || common.height * common.width === 1) return null;
+  return { target: t, targetPool: tBigger ? k : 1, expert: e, expertPool: tBigger ? 1 : k };
+}
+
+/** All increasing index lists of length n from 0..m−1. */
+function choose(m: number, n: number, from = 0): number[][] {
+  if (n === 0) return [[]];
+  const out: number[][] = [];
+  for (let i = from; i <= m - n; i++) for (const rest of choose(m, n - 1, i + 1)) out.push([i, ...rest]);
+  return out;
 }
 
 export function matchAttentionGroups(target: FeatureSize[], expert: FeatureSize[]): AttentionPair[] {
-  const n = Math.min(3, target.length, expert.length);
-  if (n === 0) throw new AttentionMatchError('attention transfer needs feature maps from both models, and one of them has none');
-  const deepest = (list: FeatureSize[]) => list.map((_, i) => i).slice(-n);
-  const tIdx = deepest(target);
-  const sameSize = (a: FeatureSize, b: FeatureSize) => a.height === b.height && a.width === b.width;
-  const sameSizeIn = (list: FeatureSize[], f: FeatureSize) => list.map((e, i) => (sameSize(e, f) ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
-  const byResolution = tIdx.map((t) => sameSizeIn(expert, target[t]));
-  if (byResolution.every((e) => e >= 0)) {
-    return tIdx.map((t, g) => ({ target: t, targetPool: 1, expert: byResolution[g], expertPool: 1 }));
-  }
-  const eIdx = deepest(expert);
-  const pairs: AttentionPair[] = [];
-  tIdx.forEach((t, g) => {
-    const e = eIdx[g];
-    const [ft, fe] = [target[t], expert[e]];
-    const tBigger = ft.height >= fe.height;
-    const k = tBigger ? windowBetween(ft, fe) : windowBetween(fe, ft);
-    const common = tBigger ? fe : ft;
-    if (k === 0 || common.height * common.width === 1) return;
-    pairs.push({ target: t, targetPool: tBigger ? k : 1, expert: e, expertPool: tBigger ? 1 : k });
-  });
-  if (pairs.length === 0) {
-    const show = (l: FeatureSize[]) => l.map((f) => `${f.height}×${f.width}`).join(', ');
-    throw new AttentionMatchError(
+  const show = (l: FeatureSize[]) => l.map((f) => `${f.height}×${f.width}`).join(', ') || 'none';
+  const refuse = () =>
+    new AttentionMatchError(
       `attention transfer cannot match the feature maps (${show(target)} against the expert's ${show(expert)}): ` +
         'no pair has sizes that divide into a common resolution larger than 1×1',
     );
+  for (let n = Math.min(3, target.length, expert.length); n > 0; n--) {
+    let best: { pairs: AttentionPair[]; cost: number; depth: number } | null = null;
+    for (const ts of choose(target.length, n)) {
+      for (const es of choose(expert.length, n)) {
+        const pairs = ts.map((t, g) => pairOf(target, t, expert, es[g]));
+        if (pairs.some((p) => p === null)) continue;
+        const cost = pairs.reduce((a, p) => a + Math.log2(p!.targetPool * p!.expertPool), 0);
+        const depth = [...ts, ...es].reduce((a, b) => a + b, 0);
+        if (!best || cost < best.cost || (cost === best.cost && depth > best.depth)) best = { pairs: pairs as AttentionPair[], cost, depth };
+      }
+    }
+    if (best) return best.pairs;
   }
-  return pairs;
+  throw refuse();
 }

@@ -1,12 +1,12 @@
 // What every architecture provides: logits from NHWC images, plus the feature maps that attention transfer
-// (CTKD) matches — the outputs of the three resolution stages.
+// (CTKD) matches — the outputs of the resolution stages.
 
 import { Module } from '../../engine/nn/index.ts';
 import type { Tensor } from '../../engine/index.ts';
 
 export interface ModelOutput {
   logits: Tensor;
-  /** Stage outputs, highest resolution first (three for ResNets and WRNs). */
+  /** Stage outputs, highest resolution first (three for ResNets and WRNs, one per max-pool for plain CNNs and VGGs). */
   features: Tensor[];
 }
 

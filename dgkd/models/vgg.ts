@@ -61,6 +61,6 @@ export class VGG extends Classifier {
         h = l.bn.forward(l.conv.forward(h), true);
       }
     }
-    return { logits: this.classifier.forward(flatten(h)), features: features.slice(-3) };
+    return { logits: this.classifier.forward(flatten(h)), features };
   }
 }

@@ -1,0 +1,42 @@
+// `train.ts sweep` through the real command line on a tiny grid: the teacher is trained once, every grid point's
+// student once, and the run's folder gets the T × λ table and the heat map; a second, larger grid reuses them.
+import { beforeAll, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gpuReady } from './gpu.ts';
+
+const root = resolve(import.meta.dirname, '..');
+
+beforeAll(async () => {
+  await gpuReady;
+});
+
+function sweep(out: string, temperatures: string) {
+  const args = ['sweep', '--preset', 'quick', '--method', 'kd', '--teacher', 'plain3', '--student', 'plain2', '--seeds', '1',
+    '--temperature', temperatures, '--lambda', '0.5,0.9', '--synthetic-train', '160', '--val-split', '32', '--synthetic-test', '64',
+    '--epochs', '1', '--out', out, '--name', 'grid', '--quiet'];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' } });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(readFileSync(join(out, 'grid', 'summary.json'), 'utf8'));
+}
+
+it('trains the teacher once and one student per grid point, and writes a table and a heat map', () => {
+  const out = mkdtempSync(join(tmpdir(), 'dgkd-sweep-'));
+  const first = sweep(out, '2,4');
+  expect(first.stages.filter((s: { role: string }) => s.role === 'teacher').length).toBe(1);
+  expect(first.stages.filter((s: { role: string }) => s.role === 'student').length).toBe(4);
+  expect(first.table.map((r: { method: string }) => r.method)).toEqual(['Teacher', 'T=2 λ=0.5', 'T=2 λ=0.9', 'T=4 λ=0.5', 'T=4 λ=0.9']);
+  const md = readFileSync(join(out, 'grid', 'sweep.md'), 'utf8');
+  expect(md).toMatch(/\| T \\ λ \| λ = 0.5 \| λ = 0.9 \|/);
+  expect(md).toMatch(/\| T = 4 \| \d+\.\d\d \| \d+\.\d\d \|/);
+  const svg = readFileSync(join(out, 'grid', 'heatmap.svg'), 'utf8');
+  expect(svg).toMatch(/^<svg/);
+  expect((svg.match(/<rect x="\d+" y="\d+" width="110"/g) ?? []).length).toBe(4);
+  // A larger grid reuses the teacher and the four finished students.
+  const second = sweep(out, '2,4,8');
+  const reused = second.stages.filter((s: { reused: boolean }) => s.reused).length;
+  expect(reused).toBe(5);
+  expect(second.stages.length).toBe(7);
+});
