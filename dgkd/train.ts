@@ -16,6 +16,10 @@ import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
 import { TAKD_NORMALISATION } from './data/index.ts';
 import { paperConfig } from './config.ts';
 
+/** Exit codes of a run stopped by a signal (after saving): 128 + the signal's number, as shells report it. */
+const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+let exitCode: number = EXIT_BY_SIGNAL.SIGINT;
+
 async function main(argv: string[]): Promise<number> {
   const cmd = parseArgs(argv);
   if (cmd.kind === 'help') {
@@ -49,11 +53,22 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const signal = { stop: false };
-  process.on('SIGINT', () => {
-    if (signal.stop) process.exit(130);
+  let firstSignal = 0;
+  const stop = (name: 'SIGINT' | 'SIGTERM') => {
+    const code = EXIT_BY_SIGNAL[name];
+    if (signal.stop) {
+      // Ctrl-C under `npx tsx` reaches this process twice at once (from the terminal's process group and
+      // forwarded by the parent): only a second press, later, quits without saving.
+      if (Date.now() - firstSignal > 1000) process.exit(code);
+      return;
+    }
     signal.stop = true;
-    process.stderr.write('\nstopping after this step (press Ctrl-C again to quit at once)…\n');
-  });
+    firstSignal = Date.now();
+    exitCode = code;
+    process.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (press Ctrl-C again to quit at once)…\n`);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   const r = cmd.config.recipe;
   if (r.schedule === 'step' && r.epochs < 30 && !cmd.config.quiet) {
     console.error(
@@ -89,7 +104,7 @@ main(process.argv.slice(2)).then(
     }
     if (err instanceof Interrupted) {
       console.error(err.message);
-      process.exit(130);
+      process.exit(exitCode);
     }
     if (err instanceof GpuError) {
       console.error(`error: ${err.message}`);

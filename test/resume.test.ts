@@ -33,18 +33,27 @@ function finalState(out: string) {
   return { data, metrics };
 }
 
-/** Runs the training command and sends `signal` `delay` ms after start, or after stderr first matches `after`. */
-function runUntil(out: string, signal: NodeJS.Signals, delay: number, after?: RegExp): Promise<{ code: number | null; stderr: string }> {
+/** Whether a run in `out` finished (its summary says complete; partial summaries are written after each stage). */
+function finished(out: string): boolean {
+  const p = join(out, 'r', 'summary.json');
+  return existsSync(p) && JSON.parse(readFileSync(p, 'utf8')).complete === true;
+}
+
+/** Runs the training command and sends `signal` (`times` times at once) `delay` ms after start, or after stderr first matches `after`. */
+function runUntil(out: string, signal: NodeJS.Signals, delay: number, after?: RegExp, times = 1): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
     const args = after ? ARGS.filter((a) => a !== '--quiet') : ARGS;
     const child = spawn(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...args, '--out', out, '--name', 'r'], {
       cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DGKD_QUIET: '1' },
     });
     let stderr = '';
-    let timer: NodeJS.Timeout | undefined = after ? undefined : setTimeout(() => child.kill(signal), delay);
+    const send = () => {
+      for (let i = 0; i < times; i++) child.kill(signal);
+    };
+    let timer: NodeJS.Timeout | undefined = after ? undefined : setTimeout(send, delay);
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (after && !timer && after.test(stderr)) timer = setTimeout(() => child.kill(signal), delay);
+      if (after && !timer && after.test(stderr)) timer = setTimeout(send, delay);
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -63,6 +72,21 @@ describe('interruptions', () => {
     duration = Date.now() - t0;
     expect(r.status, r.stderr).toBe(0);
     reference = finalState(clean);
+  });
+
+  it('SIGTERM does the same, with exit 143; a doubled SIGINT (Ctrl-C under npx) still saves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgkd-term-'));
+    const r = await runUntil(dir, 'SIGTERM', 500, /\[student-plain2-kd\] training/);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toMatch(/SIGTERM: stopping after this step/);
+    expect(r.stderr).toMatch(/checkpoint saved to .*last\.safetensors/);
+    const twice = mkdtempSync(join(tmpdir(), 'dgkd-int2-'));
+    const r2 = await runUntil(twice, 'SIGINT', 500, /\[student-plain2-kd\] training/, 2);
+    expect(r2.code, r2.stderr).toBe(130);
+    expect(r2.stderr).toMatch(/checkpoint saved to .*last\.safetensors/);
+    const resumed = train(twice, ['--resume']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(finalState(twice).metrics).toEqual(reference.metrics);
   });
 
   it('SIGINT stops after the step, saves, exits 130, and --resume ends bit-identical', async () => {
@@ -97,9 +121,9 @@ describe('interruptions', () => {
     for (let attempt = 0; attempt < 4; attempt++) {
       killed = mkdtempSync(join(tmpdir(), 'dgkd-killed-'));
       await runUntil(killed, 'SIGKILL', duration * (0.2 + 0.5 * rng.next()) * 0.6 ** attempt);
-      if (!existsSync(join(killed, 'r', 'summary.json'))) break;
+      if (!finished(killed)) break;
     }
-    expect(existsSync(join(killed, 'r', 'summary.json')), 'the kill came after the run had finished').toBe(false);
+    expect(finished(killed), 'the kill came after the run had finished').toBe(false);
     // No half-written file may remain looking complete: only whole checkpoints or temporary files.
     if (existsSync(join(killed, '_cache'))) {
       for (const d of readdirSync(join(killed, '_cache'))) {

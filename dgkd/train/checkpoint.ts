@@ -88,8 +88,25 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   return { meta: meta as CheckpointMeta, tensors: decoded.tensors };
 }
 
+/** Tensors of a checkpoint holding NaN or infinite values, with how many: worth a warning, since such a model scores as wrong everywhere. */
+export function nonFiniteTensors(ck: LoadedCheckpoint): { name: string; count: number }[] {
+  const found: { name: string; count: number }[] = [];
+  for (const [name, t] of Object.entries(ck.tensors)) {
+    if (t.dtype !== 'F32') continue;
+    let count = 0;
+    for (const v of t.data as Float32Array) if (!Number.isFinite(v)) count++;
+    if (count) found.push({ name, count });
+  }
+  return found;
+}
+
 /** Loads weights (and momentum buffers, when an optimizer is given) into a model of the same architecture. */
 export function applyCheckpoint(ck: LoadedCheckpoint, path: string, model: Classifier, opt: SGD | null = null): void {
+  const bad = nonFiniteTensors(ck);
+  if (bad.length) {
+    const list = bad.slice(0, 3).map((b) => `'${b.name}' (${b.count} values)`).join(', ');
+    console.error(`warning: ${path} holds non-finite values in ${bad.length} tensor${bad.length > 1 ? 's' : ''}: ${list}${bad.length > 3 ? ', …' : ''}`);
+  }
   if (ck.meta.arch !== model.arch || ck.meta.numClasses !== model.numClasses) {
     throw new CheckpointError(
       `${path}: checkpoint is ${ck.meta.arch} with ${ck.meta.numClasses} classes, the model is ${model.arch} with ${model.numClasses}`,
