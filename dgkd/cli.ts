@@ -10,6 +10,15 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Sizes past which a request is a typo, not an experiment: rejected before anything is allocated. */
+const MAX_CLASSES = 100_000;
+const MAX_SYNTHETIC = 1_000_000; // 3 GiB of images
+const SYNTHETIC_SIZES = `an integer in 1..${MAX_SYNTHETIC.toLocaleString('en-US')}`;
+const syntheticSize = (x: number) => Number.isInteger(x) && x >= 1 && x <= MAX_SYNTHETIC;
+
+/** A run's folder name: one path component inside --out, never '.', '..' or anything with a separator. */
+const RUN_NAME = /^(?!\.\.?$)[\w.-]+$/;
+
 export const USAGE = `Usage:
   tsx dgkd/train.ts                         run the built-in quick pipeline (synthetic data, all methods compared)
   tsx dgkd/train.ts [options]               run an experiment
@@ -124,7 +133,7 @@ export function parseArgs(argv: string[]): Command {
     let classes = 10;
     let json = false;
     for (let i = 1; i < args.length; i++) {
-      if (args[i] === '--classes') classes = posInt('--classes', args[++i]);
+      if (args[i] === '--classes') classes = num('--classes', args[++i], (x) => Number.isInteger(x) && x >= 2 && x <= MAX_CLASSES, `an integer in 2..${MAX_CLASSES}`);
       else if (args[i] === '--json') json = true;
       else throw new UsageError(`models: unknown option '${args[i]}'`);
     }
@@ -209,7 +218,7 @@ export function parseArgs(argv: string[]): Command {
       case '--seed': cfg.seed = num(a, v(), (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0'); break;
       case '--seeds': cfg.seeds = posInt(a, v()); break;
       case '--compare': cfg.compare = true; break;
-      case '--name': cfg.name = v() ?? ''; if (!/^[\w.-]+$/.test(cfg.name)) throw new UsageError(`${a}: expected a name of letters, digits, '.', '_' or '-', got '${cfg.name}'`); break;
+      case '--name': cfg.name = v() ?? ''; break;
       case '--out': cfg.out = v() ?? ''; if (!cfg.out) throw new UsageError(`${a}: missing folder name`); break;
       case '-T': case '--temperature': cfg.kd.temperature = positive(a, v()); break;
       case '--lambda': cfg.kd.lambda = num(a, v(), (x) => x >= 0 && x <= 1, 'a number in [0, 1]'); break;
@@ -228,8 +237,8 @@ export function parseArgs(argv: string[]): Command {
       case '--scratch': cfg.ctkd.scratch = arch(a, v()); break;
       case '--resume': cfg.resume = true; break;
       case '--quiet': cfg.quiet = true; break;
-      case '--synthetic-train': cfg.syntheticTrain = posInt(a, v()); break;
-      case '--synthetic-test': cfg.syntheticTest = posInt(a, v()); break;
+      case '--synthetic-train': cfg.syntheticTrain = num(a, v(), syntheticSize, SYNTHETIC_SIZES); break;
+      case '--synthetic-test': cfg.syntheticTest = num(a, v(), syntheticSize, SYNTHETIC_SIZES); break;
       default:
         throw new UsageError(`unknown option '${a}' (see --help)`);
     }
@@ -266,6 +275,11 @@ export function validate(c: ExperimentConfig): void {
   need((METHODS as readonly string[]).includes(c.method), `method: expected one of ${METHODS.join(', ')}, got '${c.method}'`);
   need((DATASET_NAMES as readonly string[]).includes(c.dataset), `dataset: expected one of ${DATASET_NAMES.join(', ')}, got '${c.dataset}'`);
   need(c.dataset === 'synthetic' || !!c.dataDir, `--data-dir: dataset '${c.dataset}' needs the folder holding its files`);
+  need(
+    typeof c.name === 'string' && (c.name === '' || RUN_NAME.test(c.name)),
+    `--name: expected a folder name of letters, digits, '.', '_' or '-' (not '.' or '..'), got '${String(c.name)}'`,
+  );
+  need(syntheticSize(c.syntheticTrain) && syntheticSize(c.syntheticTest), `synthetic sizes: expected ${SYNTHETIC_SIZES}, got ${c.syntheticTrain} and ${c.syntheticTest}`);
   need(c.method !== 'takd' || c.compare || c.assistants.length > 0, `--method takd needs at least one assistant (--assistants A1,…): without one, TAKD is KD (--method kd)`);
   need(Number.isInteger(c.evalEvery) && c.evalEvery > 0, `eval-every: expected a positive integer, got ${c.evalEvery}`);
   need(Number.isInteger(c.trainSubset) && c.trainSubset >= 0, `train-subset: expected an integer ≥ 0, got ${c.trainSubset}`);

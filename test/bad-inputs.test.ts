@@ -78,6 +78,7 @@ beforeAll(async () => {
   writeFileSync(join(work, 'bad.json'), '{ "recipe": { "epochs": 3 ');
   writeFileSync(join(work, 'unknown-key.json'), JSON.stringify({ recipe: { epochz: 3 } }));
   writeFileSync(join(work, 'negative.json'), JSON.stringify({ recipe: { epochs: -4 } }));
+  writeFileSync(join(work, 'escape.json'), JSON.stringify({ name: '../../x' }));
   writeFileSync(join(work, 'a-file'), 'not a folder');
 });
 
@@ -123,6 +124,11 @@ const cases: [string, () => string[], RegExp][] = [
     writeFileSync(join(d, 'test_32x32.mat'), Buffer.from('garbage'.repeat(30)));
     return [...RUN, '--dataset', 'svhn', '--data-dir', d];
   }, /train_32x32\.mat/],
+  ['run name ..', () => [...RUN, '--name', '..'], /--name: expected a folder name .*not '\.' or '\.\.'.*got '\.\.'/],
+  ['run name .', () => [...RUN, '--name', '.'], /--name: .*got '\.'/],
+  ['run name from a config file leaving --out', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'escape.json')], /--name: .*got '\.\.\/\.\.\/x'/],
+  ['absurd synthetic size', () => [...RUN, '--synthetic-train', '1e9'], /--synthetic-train: expected an integer in 1\.\.1,000,000, got '1e9'/],
+  ['absurd class count', () => ['models', '--classes', '1e8'], /--classes: expected an integer in 2\.\.100000, got '1e8'/],
   ['TAKD without assistants', () => [...RUN, '--method', 'takd', '--assistants', ''], /--method takd needs at least one assistant/],
   ['train subset larger than the data', () => [...RUN, '--train-subset', '500'], /--train-subset 500 is larger than the 64 training images/],
   ['eval-every zero', () => [...RUN, '--eval-every', '0'], /--eval-every: expected a positive integer/],
