@@ -68,6 +68,12 @@ function oneOf<T extends string>(flag: string, v: string | undefined, options: r
 }
 
 /** Deep-merges a JSON config file over `base`, rejecting unknown keys (naming the file and the key). */
+const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+/** Keys that the defaults leave out, and their types. */
+const OPTIONAL_KEYS: Record<string, string> = { dataDir: 'string', 'ctkd.scratch': 'string' };
+/** Keys whose type is not the default value's. */
+const LEAF_TYPES: Record<string, string> = { 'recipe.plainLr': 'number|null', 'kd.ceWeight': 'string|number' };
+
 export function mergeConfigFile(base: ExperimentConfig, path: string): ExperimentConfig {
   if (!existsSync(path)) throw new UsageError(`--config: file ${path} does not exist`);
   let parsed: unknown;
@@ -81,13 +87,25 @@ export function mergeConfigFile(base: ExperimentConfig, path: string): Experimen
   const merge = (target: Record<string, unknown>, src: Record<string, unknown>, at: string) => {
     for (const [k, v] of Object.entries(src)) {
       if (k === 'preset') continue;
-      if (!(k in target)) throw new UsageError(`--config: ${path}: unknown key '${at}${k}'`);
+      const key = `${at}${k}`;
+      if (!(k in target) && !(key in OPTIONAL_KEYS)) throw new UsageError(`--config: ${path}: unknown key '${key}'`);
       const t = target[k];
-      if (t && typeof t === 'object' && !Array.isArray(t) && v && typeof v === 'object' && !Array.isArray(v)) {
-        merge(t as Record<string, unknown>, v as Record<string, unknown>, `${at}${k}.`);
-      } else {
-        target[k] = v;
+      const isObject = (x: unknown) => !!x && typeof x === 'object' && !Array.isArray(x);
+      if (isObject(t)) {
+        if (!isObject(v)) throw new UsageError(`--config: ${path}: key '${key}' expected an object of settings, got ${JSON.stringify(v)}`);
+        merge(t as Record<string, unknown>, v as Record<string, unknown>, `${key}.`);
+        continue;
       }
+      // A value from a file must have the type the same flag would produce; ranges and choices are checked by
+      // validate(), as for flags.
+      const expected = OPTIONAL_KEYS[key] ?? LEAF_TYPES[key] ?? jsonType(t);
+      if (!expected.split('|').includes(jsonType(v))) {
+        throw new UsageError(`--config: ${path}: key '${key}' expected ${expected.replace('|', ' or ')}, got ${JSON.stringify(v)}`);
+      }
+      if (jsonType(v) === 'array' && !(v as unknown[]).every((x) => typeof x === 'string')) {
+        throw new UsageError(`--config: ${path}: key '${key}' expected an array of strings, got ${JSON.stringify(v)}`);
+      }
+      target[k] = v;
     }
   };
   merge(out, parsed as Record<string, unknown>, '');
@@ -266,6 +284,24 @@ export function validate(c: ExperimentConfig): void {
     if (!ok) throw new UsageError(msg);
   };
   const r = c.recipe;
+  const oneOfThese = (what: string, v: unknown, options: readonly unknown[]) =>
+    need(options.includes(v), `${what}: expected one of ${options.join(', ')}, got '${String(v)}'`);
+  oneOfThese('schedule', r.schedule, ['step', 'cosine', 'constant']);
+  oneOfThese('kl-reduction', c.kd.klReduction, ['batchmean', 'elementwise-mean']);
+  oneOfThese('drop', c.stochastic.drop, ['none', 'bernoulli', 'exact-k']);
+  oneOfThese('attention-target', c.ctkd.target, ['student', 'scratch']);
+  need(
+    c.kd.ceWeight === 'paper' || c.kd.ceWeight === 'official' || (typeof c.kd.ceWeight === 'number' && c.kd.ceWeight >= 0),
+    `ce-weight: expected paper, official or a number ≥ 0, got '${String(c.kd.ceWeight)}'`,
+  );
+  need(r.momentum >= 0 && r.momentum < 1, `momentum: expected a number in [0, 1), got ${r.momentum}`);
+  need(r.weightDecay >= 0, `weight-decay: expected a number ≥ 0, got ${r.weightDecay}`);
+  need(r.plainLr === null || r.plainLr > 0, `plain-lr: expected a number > 0, got ${r.plainLr}`);
+  need(Number.isInteger(c.seeds) && c.seeds > 0, `seeds: expected a positive integer, got ${c.seeds}`);
+  need(Number.isInteger(c.seed) && c.seed >= 0, `seed: expected an integer ≥ 0, got ${c.seed}`);
+  need(Number.isInteger(c.stochastic.k) && c.stochastic.k > 0, `k: expected a positive integer, got ${c.stochastic.k}`);
+  need(c.valSplit >= 0, `val-split: expected a number ≥ 0, got ${c.valSplit}`);
+  need(c.ctkd.gamma >= 0 && c.ctkd.beta >= 0, `ctkd-gamma, ctkd-beta: expected numbers ≥ 0, got ${c.ctkd.gamma} and ${c.ctkd.beta}`);
   need(Number.isInteger(r.epochs) && r.epochs > 0, `epochs: expected a positive integer, got ${r.epochs}`);
   need(Number.isInteger(r.batchSize) && r.batchSize > 0, `batch size: expected a positive integer, got ${r.batchSize}`);
   need(r.lr > 0, `learning rate: expected > 0, got ${r.lr}`);

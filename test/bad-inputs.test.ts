@@ -43,6 +43,7 @@ const cifarDir = (name: string, content: Buffer) => {
   return d;
 };
 
+const cfgRun = (name: string) => ['--dataset', 'synthetic', '--out', out, '--config', join(work, `${name}.json`)];
 const RUN = ['--dataset', 'synthetic', '--out', out, '--name', 'bad', '--epochs', '1', '--synthetic-train', '64', '--synthetic-test', '32'];
 
 let ckDir = '';
@@ -79,6 +80,15 @@ beforeAll(async () => {
   writeFileSync(join(work, 'unknown-key.json'), JSON.stringify({ recipe: { epochz: 3 } }));
   writeFileSync(join(work, 'negative.json'), JSON.stringify({ recipe: { epochs: -4 } }));
   writeFileSync(join(work, 'escape.json'), JSON.stringify({ name: '../../x' }));
+  const configs: Record<string, unknown> = {
+    'temperature-string': { kd: { temperature: '4' } },
+    'kl-sum': { kd: { klReduction: 'sum' } },
+    'schedule-linear': { recipe: { schedule: 'linear' } },
+    'assistants-string': { assistants: 'plain3' },
+    'recipe-string': { recipe: 'fast' },
+    'teacher-number': { teacher: 5 },
+  };
+  for (const [name, body] of Object.entries(configs)) writeFileSync(join(work, `${name}.json`), JSON.stringify(body));
   writeFileSync(join(work, 'a-file'), 'not a folder');
 });
 
@@ -129,6 +139,12 @@ const cases: [string, () => string[], RegExp][] = [
   ['run name from a config file leaving --out', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'escape.json')], /--name: .*got '\.\.\/\.\.\/x'/],
   ['absurd synthetic size', () => [...RUN, '--synthetic-train', '1e9'], /--synthetic-train: expected an integer in 1\.\.1,000,000, got '1e9'/],
   ['absurd class count', () => ['models', '--classes', '1e8'], /--classes: expected an integer in 2\.\.100000, got '1e8'/],
+  ['config: a number as a string', () => cfgRun('temperature-string'), /temperature-string\.json: key 'kd\.temperature' expected number, got "4"/],
+  ['config: an unknown KL reduction', () => cfgRun('kl-sum'), /kl-reduction: expected one of batchmean, elementwise-mean, got 'sum'/],
+  ['config: an unknown schedule', () => cfgRun('schedule-linear'), /schedule: expected one of step, cosine, constant, got 'linear'/],
+  ['config: assistants as a string', () => cfgRun('assistants-string'), /assistants-string\.json: key 'assistants' expected array, got "plain3"/],
+  ['config: a section as a string', () => cfgRun('recipe-string'), /recipe-string\.json: key 'recipe' expected an object of settings, got "fast"/],
+  ['config: an architecture as a number', () => cfgRun('teacher-number'), /teacher-number\.json: key 'teacher' expected string, got 5/],
   ['TAKD without assistants', () => [...RUN, '--method', 'takd', '--assistants', ''], /--method takd needs at least one assistant/],
   ['train subset larger than the data', () => [...RUN, '--train-subset', '500'], /--train-subset 500 is larger than the 64 training images/],
   ['eval-every zero', () => [...RUN, '--eval-every', '0'], /--eval-every: expected a positive integer/],
