@@ -174,6 +174,14 @@ export function parseArgs(argv: string[]): Command {
   if (args.includes('--help') || args.includes('-h')) return { kind: 'help' };
   if (args[0] === 'sweep') return parseSweep(args.slice(1));
 
+  // An option given twice is a mistake (which one did the user mean?), not a silent override.
+  const seen = new Set<string>();
+  const SAME: Record<string, string> = { '-T': '--temperature', '--augment': '--no-augment' };
+  for (const a of args.filter((x) => x.startsWith('-') && Number.isNaN(Number(x)))) {
+    const name = SAME[a] ?? a;
+    if (seen.has(name)) throw new UsageError(`${a}: given twice`);
+    seen.add(name);
+  }
   // Presets and config files first, so that flags override them wherever they appear.
   let cfg = paperConfig();
   const pi = args.indexOf('--preset');

@@ -44,6 +44,15 @@ const cifarDir = (name: string, content: Buffer) => {
 };
 
 const cfgRun = (name: string) => ['--dataset', 'synthetic', '--out', out, '--config', join(work, `${name}.json`)];
+/** RUN with `extra` appended, replacing RUN's own value of any flag `extra` gives again (a flag twice is an error). */
+const R = (...extra: string[]) => {
+  const base = [...RUN];
+  for (const f of extra.filter((x) => x.startsWith('--'))) {
+    const at = base.indexOf(f);
+    if (at >= 0) base.splice(at, 2);
+  }
+  return [...base, ...extra];
+};
 const RUN = ['--dataset', 'synthetic', '--out', out, '--name', 'bad', '--epochs', '1', '--synthetic-train', '64', '--synthetic-test', '32'];
 
 let ckDir = '';
@@ -94,50 +103,50 @@ beforeAll(async () => {
 
 // [name, args, pattern the message must match]
 const cases: [string, () => string[], RegExp][] = [
-  ['negative epochs', () => [...RUN, '--epochs', '-1'], /--epochs: expected a positive integer, got '-1'/],
-  ['zero epochs', () => [...RUN, '--epochs', '0'], /--epochs: expected a positive integer/],
-  ['batch size 0', () => [...RUN, '--batch-size', '0'], /--batch-size: expected a positive integer, got '0'/],
-  ['keep-prob 0', () => [...RUN, '--keep-prob', '0'], /--keep-prob: expected a probability in \(0, 1\]/],
-  ['keep-prob above 1', () => [...RUN, '--keep-prob', '1.5'], /--keep-prob: expected a probability in \(0, 1\], got '1.5'/],
-  ['T = 0', () => [...RUN, '-T', '0'], /-T: expected a number > 0, got '0'/],
-  ['negative temperature', () => [...RUN, '--temperature', '-2'], /--temperature: expected a number > 0/],
-  ['lambda above 1', () => [...RUN, '--lambda', '2'], /--lambda: expected a number in \[0, 1\]/],
-  ['unknown method', () => [...RUN, '--method', 'fitnets'], /--method: expected one of ce, kd, takd, dgkd, ctkd, got 'fitnets'/],
-  ['unknown dataset', () => [...RUN, '--dataset', 'imagenet'], /--dataset: expected one of synthetic, cifar10/],
-  ['unknown teacher', () => [...RUN, '--teacher', 'resnet9'], /--teacher: unknown architecture 'resnet9'. Known: .*resnet8/],
-  ['unknown student', () => [...RUN, '--student', 'alexnet'], /--student: unknown architecture 'alexnet'/],
-  ['unknown assistant', () => [...RUN, '--assistants', 'resnet20,vgg12'], /--assistants: unknown architecture 'vgg12'/],
-  ['unknown option', () => [...RUN, '--epochz', '3'], /unknown option '--epochz'/],
-  ['non-numeric lr', () => [...RUN, '--lr', 'fast'], /--lr: expected a number > 0, got 'fast'/],
-  ['missing value', () => [...RUN, '--batch-size'], /--batch-size: missing value/],
-  ['bad schedule', () => [...RUN, '--schedule', 'linear'], /--schedule: expected one of step, cosine, constant/],
-  ['momentum ≥ 1', () => [...RUN, '--momentum', '1.5'], /--momentum: expected a number in \[0, 1\)/],
-  ['bad KL reduction', () => [...RUN, '--kl-reduction', 'sum'], /--kl-reduction: expected one of batchmean, elementwise-mean/],
-  ['bad drop mode', () => [...RUN, '--drop', 'sometimes'], /--drop: expected one of none, bernoulli, exact-k/],
-  ['zero seeds', () => [...RUN, '--seeds', '0'], /--seeds: expected a positive integer/],
-  ['CIFAR without data dir', () => [...RUN, '--dataset', 'cifar10'], /--data-dir: dataset 'cifar10' needs the folder/],
+  ['negative epochs', () => R('--epochs', '-1'), /--epochs: expected a positive integer, got '-1'/],
+  ['zero epochs', () => R('--epochs', '0'), /--epochs: expected a positive integer/],
+  ['batch size 0', () => R('--batch-size', '0'), /--batch-size: expected a positive integer, got '0'/],
+  ['keep-prob 0', () => R('--keep-prob', '0'), /--keep-prob: expected a probability in \(0, 1\]/],
+  ['keep-prob above 1', () => R('--keep-prob', '1.5'), /--keep-prob: expected a probability in \(0, 1\], got '1.5'/],
+  ['T = 0', () => R('-T', '0'), /-T: expected a number > 0, got '0'/],
+  ['negative temperature', () => R('--temperature', '-2'), /--temperature: expected a number > 0/],
+  ['lambda above 1', () => R('--lambda', '2'), /--lambda: expected a number in \[0, 1\]/],
+  ['unknown method', () => R('--method', 'fitnets'), /--method: expected one of ce, kd, takd, dgkd, ctkd, got 'fitnets'/],
+  ['unknown dataset', () => R('--dataset', 'imagenet'), /--dataset: expected one of synthetic, cifar10/],
+  ['unknown teacher', () => R('--teacher', 'resnet9'), /--teacher: unknown architecture 'resnet9'. Known: .*resnet8/],
+  ['unknown student', () => R('--student', 'alexnet'), /--student: unknown architecture 'alexnet'/],
+  ['unknown assistant', () => R('--assistants', 'resnet20,vgg12'), /--assistants: unknown architecture 'vgg12'/],
+  ['unknown option', () => R('--epochz', '3'), /unknown option '--epochz'/],
+  ['non-numeric lr', () => R('--lr', 'fast'), /--lr: expected a number > 0, got 'fast'/],
+  ['missing value', () => R('--batch-size'), /--batch-size: missing value/],
+  ['bad schedule', () => R('--schedule', 'linear'), /--schedule: expected one of step, cosine, constant/],
+  ['momentum ≥ 1', () => R('--momentum', '1.5'), /--momentum: expected a number in \[0, 1\)/],
+  ['bad KL reduction', () => R('--kl-reduction', 'sum'), /--kl-reduction: expected one of batchmean, elementwise-mean/],
+  ['bad drop mode', () => R('--drop', 'sometimes'), /--drop: expected one of none, bernoulli, exact-k/],
+  ['zero seeds', () => R('--seeds', '0'), /--seeds: expected a positive integer/],
+  ['CIFAR without data dir', () => R('--dataset', 'cifar10'), /--data-dir: dataset 'cifar10' needs the folder/],
   ['output path is a file', () => [...RUN.map((a) => (a === out ? join(work, 'a-file') : a))], /--out: .*a-file exists and is not a folder/],
-  ['data dir is a file', () => [...RUN, '--dataset', 'cifar10', '--data-dir', join(work, 'a-file')], /--data-dir: .*a-file is not a folder/],
-  ['missing data dir', () => [...RUN, '--dataset', 'cifar10', '--data-dir', join(work, 'nowhere')], /nowhere/],
-  ['missing config file', () => [...RUN, '--config', join(work, 'none.json')], /--config: file .*none.json does not exist/],
-  ['config not JSON', () => [...RUN, '--config', join(work, 'bad.json')], /--config: .*bad.json is not valid JSON/],
-  ['config unknown key', () => [...RUN, '--config', join(work, 'unknown-key.json')], /unknown-key.json: unknown key 'recipe.epochz'/],
+  ['data dir is a file', () => R('--dataset', 'cifar10', '--data-dir', join(work, 'a-file')), /--data-dir: .*a-file is not a folder/],
+  ['missing data dir', () => R('--dataset', 'cifar10', '--data-dir', join(work, 'nowhere')), /nowhere/],
+  ['missing config file', () => R('--config', join(work, 'none.json')), /--config: file .*none.json does not exist/],
+  ['config not JSON', () => R('--config', join(work, 'bad.json')), /--config: .*bad.json is not valid JSON/],
+  ['config unknown key', () => R('--config', join(work, 'unknown-key.json')), /unknown-key.json: unknown key 'recipe.epochz'/],
   ['config negative epochs', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'negative.json')], /epochs: expected a positive integer, got -4/],
-  ['batch larger than the data', () => [...RUN, '--batch-size', '128'], /--batch-size 128 is larger than the 64 training images/],
-  ['truncated CIFAR file', () => [...RUN, '--dataset', 'cifar10', '--data-dir', cifarDir('trunc', Buffer.alloc(3073 * 3 - 100))], /data_batch_1\.bin/],
-  ['oversized CIFAR file', () => [...RUN, '--dataset', 'cifar10', '--data-dir', cifarDir('over', Buffer.alloc(3073 * 3 + 7))], /data_batch_1\.bin/],
-  ['CIFAR label out of range', () => [...RUN, '--dataset', 'cifar10', '--data-dir', cifarDir('label', Buffer.concat([Buffer.from([42]), Buffer.alloc(3072)]))], /data_batch_1\.bin.*(label|42)/],
+  ['batch larger than the data', () => R('--batch-size', '128'), /--batch-size 128 is larger than the 64 training images/],
+  ['truncated CIFAR file', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('trunc', Buffer.alloc(3073 * 3 - 100))), /data_batch_1\.bin/],
+  ['oversized CIFAR file', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('over', Buffer.alloc(3073 * 3 + 7))), /data_batch_1\.bin/],
+  ['CIFAR label out of range', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('label', Buffer.concat([Buffer.from([42]), Buffer.alloc(3072)]))), /data_batch_1\.bin.*(label|42)/],
   ['garbage SVHN file', () => {
     const d = join(work, 'svhn');
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, 'train_32x32.mat'), Buffer.from('garbage'.repeat(30)));
     writeFileSync(join(d, 'test_32x32.mat'), Buffer.from('garbage'.repeat(30)));
-    return [...RUN, '--dataset', 'svhn', '--data-dir', d];
+    return R('--dataset', 'svhn', '--data-dir', d);
   }, /train_32x32\.mat/],
-  ['run name ..', () => [...RUN, '--name', '..'], /--name: expected a folder name .*not '\.' or '\.\.'.*got '\.\.'/],
-  ['run name .', () => [...RUN, '--name', '.'], /--name: .*got '\.'/],
+  ['run name ..', () => R('--name', '..'), /--name: expected a folder name .*not '\.' or '\.\.'.*got '\.\.'/],
+  ['run name .', () => R('--name', '.'), /--name: .*got '\.'/],
   ['run name from a config file leaving --out', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'escape.json')], /--name: .*got '\.\.\/\.\.\/x'/],
-  ['absurd synthetic size', () => [...RUN, '--synthetic-train', '1e9'], /--synthetic-train: expected an integer in 1\.\.1,000,000, got '1e9'/],
+  ['absurd synthetic size', () => R('--synthetic-train', '1e9'), /--synthetic-train: expected an integer in 1\.\.1,000,000, got '1e9'/],
   ['absurd class count', () => ['models', '--classes', '1e8'], /--classes: expected an integer in 2\.\.100000, got '1e8'/],
   ['config: a number as a string', () => cfgRun('temperature-string'), /temperature-string\.json: key 'kd\.temperature' expected number, got "4"/],
   ['config: an unknown KL reduction', () => cfgRun('kl-sum'), /kl-reduction: expected one of batchmean, elementwise-mean, got 'sum'/],
@@ -145,9 +154,11 @@ const cases: [string, () => string[], RegExp][] = [
   ['config: assistants as a string', () => cfgRun('assistants-string'), /assistants-string\.json: key 'assistants' expected array, got "plain3"/],
   ['config: a section as a string', () => cfgRun('recipe-string'), /recipe-string\.json: key 'recipe' expected an object of settings, got "fast"/],
   ['config: an architecture as a number', () => cfgRun('teacher-number'), /teacher-number\.json: key 'teacher' expected string, got 5/],
-  ['TAKD without assistants', () => [...RUN, '--method', 'takd', '--assistants', ''], /--method takd needs at least one assistant/],
-  ['train subset larger than the data', () => [...RUN, '--train-subset', '500'], /--train-subset 500 is larger than the 64 training images/],
-  ['eval-every zero', () => [...RUN, '--eval-every', '0'], /--eval-every: expected a positive integer/],
+  ['an option given twice', () => R('--epochs', '2', '--lr', '0.1', '--epochs', '3'), /--epochs: given twice/],
+  ['-T and --temperature both', () => R('-T', '2', '--temperature', '3'), /--temperature: given twice/],
+  ['TAKD without assistants', () => R('--method', 'takd', '--assistants', ''), /--method takd needs at least one assistant/],
+  ['train subset larger than the data', () => R('--train-subset', '500'), /--train-subset 500 is larger than the 64 training images/],
+  ['eval-every zero', () => R('--eval-every', '0'), /--eval-every: expected a positive integer/],
   ['sweep of a method without T and λ', () => ['sweep', ...RUN, '--method', 'ce', '--temperature', '2,4'], /sweep: --method must be kd or dgkd/],
   ['sweep with a λ out of range', () => ['sweep', ...RUN, '--method', 'kd', '--lambda', '0.5,1.5'], /--lambda: expected numbers in \[0, 1\], got '1\.5'/],
   ['sweep with a repeated temperature', () => ['sweep', ...RUN, '--method', 'kd', '--temperature', '4,4'], /--temperature: a value appears twice/],
