@@ -48,7 +48,13 @@ export type Command =
   | { kind: 'sweep'; config: ExperimentConfig; temperatures: number[]; lambdas: number[] }
   | { kind: 'models'; classes: number; json: boolean }
   | { kind: 'eval'; checkpoint: string; dataset?: string; dataDir?: string; valSplit: number; batchSize: number }
-  | { kind: 'help' };
+  | { kind: 'help'; text?: string };
+
+const MODELS_USAGE = `Usage: tsx dgkd/train.ts models [--classes N] [--json]
+  Lists every architecture with its parameter count for N classes (default 10); --json prints one JSON object a line.`;
+const EVAL_USAGE = `Usage: tsx dgkd/train.ts eval --checkpoint FILE [--dataset NAME --data-dir DIR] [--val-split F|N] [--batch-size N]
+  Top-1 (and top-5 with ≥ 100 classes) accuracy of a checkpoint on a dataset's test split (default: the dataset
+  named in the checkpoint), or on the validation part held out of its training data with --val-split.`;
 
 function num(flag: string, v: string | undefined, check: (x: number) => boolean, expected: string): number {
   if (v === undefined) throw new UsageError(`${flag}: missing value (expected ${expected})`);
@@ -147,6 +153,9 @@ function parseSweep(args: string[]): Command {
 export function parseArgs(argv: string[]): Command {
   if (argv.length === 0) return { kind: 'run', config: quickConfig() };
   const args = [...argv];
+  const wantsHelp = args.includes('--help') || args.includes('-h');
+  if (args[0] === 'models' && wantsHelp) return { kind: 'help', text: MODELS_USAGE };
+  if (args[0] === 'eval' && wantsHelp) return { kind: 'help', text: EVAL_USAGE };
   if (args[0] === 'models') {
     let classes = 10;
     let json = false;

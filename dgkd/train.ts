@@ -23,7 +23,7 @@ let exitCode: number = EXIT_BY_SIGNAL.SIGINT;
 async function main(argv: string[]): Promise<number> {
   const cmd = parseArgs(argv);
   if (cmd.kind === 'help') {
-    console.log(USAGE);
+    console.log(cmd.text ?? USAGE);
     return 0;
   }
   await initGpu();
