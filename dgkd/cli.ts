@@ -47,14 +47,16 @@ export type Command =
   | { kind: 'run'; config: ExperimentConfig }
   | { kind: 'sweep'; config: ExperimentConfig; temperatures: number[]; lambdas: number[] }
   | { kind: 'models'; classes: number; json: boolean }
-  | { kind: 'eval'; checkpoint: string; dataset?: string; dataDir?: string; valSplit: number; batchSize: number }
+  | { kind: 'eval'; checkpoint: string; dataset?: string; dataDir?: string; valSplit?: number; batchSize: number; syntheticTrain?: number; syntheticTest?: number; seed?: number }
   | { kind: 'help'; text?: string };
 
 const MODELS_USAGE = `Usage: tsx dgkd/train.ts models [--classes N] [--json]
   Lists every architecture with its parameter count for N classes (default 10); --json prints one JSON object a line.`;
 const EVAL_USAGE = `Usage: tsx dgkd/train.ts eval --checkpoint FILE [--dataset NAME --data-dir DIR] [--val-split F|N] [--batch-size N]
-  Top-1 (and top-5 with ≥ 100 classes) accuracy of a checkpoint on a dataset's test split (default: the dataset
-  named in the checkpoint), or on the validation part held out of its training data with --val-split.`;
+                    [--synthetic-train N --synthetic-test N --seed N]
+  Top-1 (and top-5 with ≥ 100 classes) accuracy of a checkpoint on its dataset's test split. The dataset and its
+  settings (folder, built-in sizes and seed, validation split, training subset) come from the checkpoint's
+  metadata unless given; with --val-split the validation part held out of the training data is scored instead.`;
 
 function num(flag: string, v: string | undefined, check: (x: number) => boolean, expected: string): number {
   if (v === undefined) throw new UsageError(`${flag}: missing value (expected ${expected})`);
@@ -167,7 +169,7 @@ export function parseArgs(argv: string[]): Command {
     return { kind: 'models', classes, json };
   }
   if (args[0] === 'eval') {
-    const e = { kind: 'eval' as const, checkpoint: '', dataset: undefined as string | undefined, dataDir: undefined as string | undefined, valSplit: 0, batchSize: 256 };
+    const e: Extract<Command, { kind: 'eval' }> = { kind: 'eval', checkpoint: '', batchSize: 256 };
     for (let i = 1; i < args.length; i++) {
       const a = args[i];
       if (a === '--checkpoint') e.checkpoint = args[++i] ?? '';
@@ -175,6 +177,9 @@ export function parseArgs(argv: string[]): Command {
       else if (a === '--data-dir') e.dataDir = args[++i];
       else if (a === '--val-split') e.valSplit = nonNeg('--val-split', args[++i]);
       else if (a === '--batch-size') e.batchSize = posInt('--batch-size', args[++i]);
+      else if (a === '--synthetic-train') e.syntheticTrain = num(a, args[++i], syntheticSize, SYNTHETIC_SIZES);
+      else if (a === '--synthetic-test') e.syntheticTest = num(a, args[++i], syntheticSize, SYNTHETIC_SIZES);
+      else if (a === '--seed') e.seed = num(a, args[++i], (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0');
       else throw new UsageError(`eval: unknown option '${a}'`);
     }
     if (!e.checkpoint) throw new UsageError('eval: --checkpoint FILE is required');

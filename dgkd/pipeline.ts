@@ -180,7 +180,16 @@ export interface Data {
 
 const rename = (ds: Dataset, name: string): Dataset => ({ ...ds, name });
 
-export function loadData(cfg: ExperimentConfig): Data {
+/** What decides a run's data: stored in checkpoints, so that `eval` scores the same split the run did. */
+export type DataSettings = Pick<ExperimentConfig, 'dataset' | 'dataDir' | 'syntheticTrain' | 'syntheticTest' | 'seed' | 'valSplit' | 'trainSubset'>;
+
+export function dataSettings(cfg: ExperimentConfig): DataSettings {
+  const { dataset, dataDir, syntheticTrain, syntheticTest, seed, valSplit, trainSubset } = cfg;
+  return { dataset, ...(dataDir ? { dataDir: resolve(dataDir) } : {}), syntheticTrain, syntheticTest, seed, valSplit, trainSubset };
+}
+
+/** The run's splits. `training: false` (eval) skips the checks that only training needs (batch size). */
+export function loadData(cfg: ExperimentConfig, opts: { training?: boolean } = {}): Data {
   const loaded = loadDataset(cfg.dataset, cfg.dataDir, {
     seed: cfg.seed,
     trainSize: cfg.syntheticTrain,
@@ -207,7 +216,7 @@ export function loadData(cfg: ExperimentConfig): Data {
     }
     if (cfg.trainSubset < train.size) train = rename(splitValidation(train, cfg.trainSubset, cfg.seed).val, `${train.name} (${cfg.trainSubset}-image subset)`);
   }
-  if (cfg.recipe.batchSize > train.size) {
+  if ((opts.training ?? true) && cfg.recipe.batchSize > train.size) {
     throw new DataError(`--batch-size ${cfg.recipe.batchSize} is larger than the ${train.size} training images of ${train.name}`);
   }
   return { train, val, test: test!, numClasses: loaded.numClasses };
@@ -322,7 +331,7 @@ export async function runStage(
         resume: cfg.resume,
         progress,
         signal,
-        meta: { stageKey: stage.key, stage: stage.name },
+        meta: { stageKey: stage.key, stage: stage.name, data: dataSettings(cfg) },
       });
       objective.companions?.forEach((c) => c.dispose());
       writeFileAtomic(donePath, JSON.stringify({ stage: { ...stage, trainers: stage.trainers.map((t) => t.key) }, result }, null, 1));

@@ -6,7 +6,7 @@ import { initGpu } from '../engine/node/dawn.ts';
 import { GpuError } from '../engine/index.ts';
 import { ARCHITECTURES, createModel, UnknownArchitectureError } from './models/index.ts';
 import { parseArgs, USAGE, UsageError } from './cli.ts';
-import { runExperiment, loadData } from './pipeline.ts';
+import { runExperiment, loadData, type DataSettings } from './pipeline.ts';
 import { formatTable, tableNotes } from './report.ts';
 import { runSweep } from './sweep.ts';
 import { AttentionMatchError } from './methods/attention_pairs.ts';
@@ -41,11 +41,18 @@ async function main(argv: string[]): Promise<number> {
   if (cmd.kind === 'eval') {
     const ck = readCheckpoint(cmd.checkpoint);
     const cfg = paperConfig();
+    // The data as the checkpoint was trained on (same built-in sizes and seed, same held-out parts), unless the
+    // flags say otherwise; a checkpoint from another dataset keeps only what the flags give.
+    const trained = ck.meta.data as Partial<DataSettings> | undefined;
     cfg.dataset = cmd.dataset ?? String(ck.meta.dataset ?? 'synthetic');
-    cfg.dataDir = cmd.dataDir;
-    cfg.valSplit = cmd.valSplit;
-    const data = loadData(cfg);
-    const evalSet = cmd.valSplit > 0 && data.val ? data.val : data.test;
+    if (trained && trained.dataset === cfg.dataset) Object.assign(cfg, trained);
+    if (cmd.dataDir !== undefined) cfg.dataDir = cmd.dataDir;
+    if (cmd.valSplit !== undefined) cfg.valSplit = cmd.valSplit;
+    if (cmd.syntheticTrain !== undefined) cfg.syntheticTrain = cmd.syntheticTrain;
+    if (cmd.syntheticTest !== undefined) cfg.syntheticTest = cmd.syntheticTest;
+    if (cmd.seed !== undefined) cfg.seed = cmd.seed;
+    const data = loadData(cfg, { training: false });
+    const evalSet = cmd.valSplit !== undefined && cmd.valSplit > 0 && data.val ? data.val : data.test;
     const model = createModel(ck.meta.arch, { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels });
     applyCheckpoint(ck, cmd.checkpoint, model);
     const r = await evaluate(model, evalSet, TAKD_NORMALISATION, cmd.batchSize);
