@@ -411,6 +411,7 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
   const unique = new Map<string, Stage>();
   for (const p of plans) for (const { plan } of p.plans) for (const s of plan.stages) if (!unique.has(s.key)) unique.set(s.key, s);
   checkAttentionPairs(cfg, [...unique.values()], data);
+  mkdirSync(runDir, { recursive: true }); // a folder that cannot be made fails now, not after the first stage
   const paramsOf = new Map<string, number>();
   for (const s of unique.values()) {
     if (!paramsOf.has(s.arch)) {

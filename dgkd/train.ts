@@ -10,6 +10,7 @@ import { runExperiment, loadData, type DataSettings } from './pipeline.ts';
 import { formatTable, tableNotes } from './report.ts';
 import { runSweep } from './sweep.ts';
 import { AttentionMatchError } from './methods/attention_pairs.ts';
+import { describeFsError } from './fs_errors.ts';
 import { DataError } from './data/index.ts';
 import { CheckpointError, applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
 import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
@@ -103,6 +104,11 @@ main(process.argv.slice(2)).then(
     if (known.some((k) => err instanceof k)) {
       console.error(`error: ${err.message}`);
       if (err instanceof UsageError) console.error('(run with --help for the options)');
+      process.exit(2);
+    }
+    const fsProblem = describeFsError(err);
+    if (fsProblem) {
+      console.error(`error: ${fsProblem}`);
       process.exit(2);
     }
     if (err instanceof NonFiniteLossError) {

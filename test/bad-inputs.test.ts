@@ -156,6 +156,8 @@ const cases: [string, () => string[], RegExp][] = [
   ['config: an architecture as a number', () => cfgRun('teacher-number'), /teacher-number\.json: key 'teacher' expected string, got 5/],
   ['an option given twice', () => R('--epochs', '2', '--lr', '0.1', '--epochs', '3'), /--epochs: given twice/],
   ['-T and --temperature both', () => R('-T', '2', '--temperature', '3'), /--temperature: given twice/],
+  ['output folder below a file', () => R('--out', join(work, 'a-file', 'runs'), '--batch-size', '32'), /error: .*a-file\/runs.*: a part of the path is a file, not a folder \(mkdir\)/],
+  ['run name too long for the file system', () => R('--name', 'n'.repeat(300), '--batch-size', '32'), /error: .*n{300}: the name is too long for the file system/],
   ['TAKD without assistants', () => R('--method', 'takd', '--assistants', ''), /--method takd needs at least one assistant/],
   ['train subset larger than the data', () => R('--train-subset', '500'), /--train-subset 500 is larger than the 64 training images/],
   ['eval-every zero', () => R('--eval-every', '0'), /--eval-every: expected a positive integer/],
@@ -170,6 +172,18 @@ const cases: [string, () => string[], RegExp][] = [
   ['checkpoint with the wrong dtype', () => ['eval', '--checkpoint', join(ckDir, 'dtype.safetensors')], /dtype\.safetensors: tensor '.*' has dtype I32, expected F32/],
   ['checkpoint with a wrong shape', () => ['eval', '--checkpoint', join(ckDir, 'shape.safetensors')], /shape\.safetensors: tensor 'fc1\.weight' has shape \[10, 1025\], the model expects \[10, 1024\]/],
 ];
+
+describe('file-system failures after training started', () => {
+  it('a folder where the summary should go: exit 2 naming it, the trained stage kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgkd-isdir-'));
+    mkdirSync(join(dir, 'bad', 'summary.json'), { recursive: true });
+    const r = run(R('--out', dir, '--batch-size', '32'));
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/error: .*bad\/summary\.json: a folder stands where a file is expected/);
+    expect(r.stderr).not.toMatch(/\n\s+at .*\.ts:\d+/);
+    expect(readdirSync(join(dir, '_cache')).length).toBe(1); // the stage's checkpoints stay for the next run
+  });
+});
 
 describe('bad inputs', () => {
   it(`has at least 30 cases (${cases.length})`, () => expect(cases.length).toBeGreaterThanOrEqual(30));
