@@ -17,6 +17,7 @@ import { applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
 import { fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
 import { writeFileAtomic } from './train/atomic.ts';
 import { Progress } from './train/progress.ts';
+import { checkRunState, keepEarlierRun } from './run_folder.ts';
 import type { ExperimentConfig, KdSettings, Method } from './config.ts';
 import { buildTable, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
 
@@ -295,7 +296,8 @@ export async function runStage(
       }
       // Finished by a version that chose the best epoch on the test split: train it again.
     }
-    if (!cfg.resume && existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // an unfinished earlier attempt
+    // An earlier attempt that saved nothing to resume from (checkRunState refused the ones that did).
+    if (!cfg.resume && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const trainers = stage.trainers.map((t) => loadTrained(cfg, t, data));
     try {
@@ -411,7 +413,10 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
   const unique = new Map<string, Stage>();
   for (const p of plans) for (const { plan } of p.plans) for (const s of plan.stages) if (!unique.has(s.key)) unique.set(s.key, s);
   checkAttentionPairs(cfg, [...unique.values()], data);
+  checkRunState(cfg, runDir, [...unique.values()]);
   mkdirSync(runDir, { recursive: true }); // a folder that cannot be made fails now, not after the first stage
+  const kept = keepEarlierRun(runDir, cfg.resume);
+  if (kept) progress.log(`note: ${runDir} held an earlier run; this one replaces it, and its reports are kept in ${kept}`);
   const paramsOf = new Map<string, number>();
   for (const s of unique.values()) {
     if (!paramsOf.has(s.arch)) {

@@ -11,6 +11,7 @@ import { formatTable, tableNotes } from './report.ts';
 import { runSweep } from './sweep.ts';
 import { AttentionMatchError } from './methods/attention_pairs.ts';
 import { describeFsError } from './fs_errors.ts';
+import { RunStateError } from './run_folder.ts';
 import { DataError } from './data/index.ts';
 import { CheckpointError, applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
 import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
@@ -100,7 +101,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const err = e as Error;
-    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError];
+    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError, RunStateError];
     if (known.some((k) => err instanceof k)) {
       console.error(`error: ${err.message}`);
       if (err instanceof UsageError) console.error('(run with --help for the options)');

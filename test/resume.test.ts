@@ -95,6 +95,13 @@ describe('interruptions', () => {
     const r = await runUntil(dir, 'SIGINT', 500, /\[student-plain2-kd\] training/);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/interrupted (at epoch \d+, step \d+|after epoch \d+); checkpoint saved to .*last\.safetensors/);
+    // Without --resume the partial stage is not thrown away; --resume with other settings is refused.
+    const again = train(dir);
+    expect(again.status, again.stderr).toBe(2);
+    expect(again.stderr).toMatch(/stage student-plain2-kd was interrupted earlier: .*last\.safetensors holds it after \d+ epoch\(s\)\. Add --resume/);
+    const changed = train(dir, ['--resume', '--momentum', '0.8']);
+    expect(changed.status, changed.stderr).toBe(2);
+    expect(changed.stderr).toMatch(/--resume: the settings differ from the run in .*: recipe\.momentum: was 0\.9, now 0\.8/);
     const resumed = train(dir, ['--resume']);
     expect(resumed.status, resumed.stderr).toBe(0);
     const after = finalState(dir);

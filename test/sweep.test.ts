@@ -2,7 +2,7 @@
 // student once, and the run's folder gets the T × λ table and the heat map; a second, larger grid reuses them.
 import { beforeAll, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gpuReady } from './gpu.ts';
@@ -39,4 +39,8 @@ it('trains the teacher once and one student per grid point, and writes a table a
   const reused = second.stages.filter((s: { reused: boolean }) => s.reused).length;
   expect(reused).toBe(5);
   expect(second.stages.length).toBe(7);
+  // The first sweep's reports were not overwritten: they moved to previous/<time>/.
+  const previous = readdirSync(join(out, 'grid', 'previous'));
+  expect(previous.length).toBe(1);
+  expect(JSON.parse(readFileSync(join(out, 'grid', 'previous', previous[0], 'summary.json'), 'utf8')).stages.length).toBe(5);
 });

@@ -1,0 +1,85 @@
+// Guards for a run's folders before anything trains: nothing an earlier run left is lost or silently mixed in.
+//  - a stage interrupted earlier (a checkpoint but no done.json) is never thrown away without --resume;
+//  - --resume continues only the same experiment: changed settings are listed and refused;
+//  - an earlier finished run of the same name keeps its reports (moved to previous/<time>/), since this run
+//    rewrites summary.json, report.md and curves.svg after every stage.
+
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentConfig } from './config.ts';
+import { readCheckpoint } from './train/checkpoint.ts';
+import { LAST } from './train/trainer.ts';
+
+export class RunStateError extends Error {
+  override name = 'RunStateError';
+}
+
+/** Leaf settings as 'a.b.c' → JSON value. */
+function flatten(o: unknown, at = '', out: Record<string, string> = {}): Record<string, string> {
+  if (o && typeof o === 'object' && !Array.isArray(o)) {
+    for (const [k, v] of Object.entries(o)) flatten(v, at ? `${at}.${k}` : k, out);
+  } else {
+    out[at] = JSON.stringify(o);
+  }
+  return out;
+}
+
+/** Settings that differ between two configs (what --resume may not change). */
+export function settingsDiff(before: unknown, now: ExperimentConfig): string[] {
+  const ignore = new Set(['resume', 'quiet']);
+  const a = flatten(before);
+  const b = flatten(now);
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => !ignore.has(k) && a[k] !== b[k])
+    .map((k) => `${k}: was ${a[k] ?? '(absent)'}, now ${b[k] ?? '(absent)'}`);
+}
+
+export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { name: string; key: string }[]): void {
+  if (!cfg.resume) {
+    for (const s of stages) {
+      const dir = join(cfg.out, '_cache', s.key);
+      const last = join(dir, LAST);
+      if (existsSync(last) && !existsSync(join(dir, 'done.json'))) {
+        let epoch = '?';
+        try {
+          epoch = String(readCheckpoint(last).meta.epoch);
+        } catch {
+          /* unreadable: still partial work worth a word */
+        }
+        throw new RunStateError(
+          `stage ${s.name} was interrupted earlier: ${last} holds it after ${epoch} epoch(s). ` +
+            `Add --resume to continue it, or delete ${dir} to train it again from scratch`,
+        );
+      }
+    }
+    return;
+  }
+  const summary = join(runDir, 'summary.json');
+  if (!existsSync(summary)) return;
+  let before: unknown;
+  try {
+    before = JSON.parse(readFileSync(summary, 'utf8')).config;
+  } catch {
+    return; // not ours to judge; the stages' own checkpoints decide what resumes
+  }
+  const diff = settingsDiff(before, cfg);
+  if (diff.length) {
+    throw new RunStateError(
+      `--resume: the settings differ from the run in ${runDir}: ${diff.join('; ')}. ` +
+        'Resume with the same settings, or start a new run under another --name',
+    );
+  }
+}
+
+/** Moves an earlier run's reports out of the way; returns where they went, or null when there were none. */
+export function keepEarlierRun(runDir: string, resume: boolean): string | null {
+  const summary = join(runDir, 'summary.json');
+  if (resume || !existsSync(summary) || !statSync(summary).isFile()) return null;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dest = join(runDir, 'previous', stamp);
+  mkdirSync(dest, { recursive: true });
+  for (const f of ['summary.json', 'report.md', 'curves.svg', 'sweep.md', 'heatmap.svg', 'stages']) {
+    if (existsSync(join(runDir, f))) renameSync(join(runDir, f), join(dest, f));
+  }
+  return dest;
+}
