@@ -131,7 +131,7 @@ export function quickConfig(): ExperimentConfig {
   c.compare = true;
   c.seeds = 3;
   // Plain CNNs diverge above lr ≈ 0.01 here (their first FC layer has thousands of inputs): the papers' 0.01.
-  c.recipe = { ...c.recipe, epochs: 4, batchSize: 32, lr: 0.01, plainLr: null, schedule: 'cosine', augment: false };
+  c.recipe = { ...c.recipe, epochs: 3, batchSize: 32, lr: 0.01, plainLr: null, schedule: 'cosine', augment: false };
   return c;
 }
 
