@@ -461,23 +461,7 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
           const r = await runStage(cfg, stage, data, progress, signal, logitCache);
           progress.endStage(r.reused);
           results.set(stage.key, r);
-          stagesOut.push({
-            name: stage.name,
-            role: stage.role,
-            arch: stage.arch,
-            method: stage.method + (stage.drop ? '-stochastic' : '') + (stage.kd?.normalise ? '-normalised' : ''),
-            trainers: stage.trainers.map((t) => t.name),
-            params: r.params,
-            bestEpoch: r.result.bestEpoch,
-            bestVal: r.result.bestVal,
-            bestAcc: r.result.bestAcc,
-            finalAcc: r.result.finalAcc,
-            epochs: r.result.epochs,
-            seconds: r.reused ? 0 : r.result.seconds,
-            reused: r.reused,
-            seed: stage.seed,
-            key: stage.key,
-          });
+          stagesOut.push(stageSummary(stage, r));
           writeFileAtomic(join(runDir, 'stages', `${stage.name}.jsonl`), r.result.history.map((h) => JSON.stringify(h)).join('\n') + '\n');
         }
         // Rows whose stages are all done enter the table now (a partial table while the run goes on).
@@ -496,6 +480,26 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
   summary.complete = true;
   writeReports(runDir, summary, curves);
   return summary;
+}
+
+function stageSummary(stage: Stage, r: StageResult): StageSummary {
+  return {
+    name: stage.name,
+    role: stage.role,
+    arch: stage.arch,
+    method: stage.method + (stage.drop ? '-stochastic' : '') + (stage.kd?.normalise ? '-normalised' : ''),
+    trainers: stage.trainers.map((t) => t.name),
+    params: r.params,
+    bestEpoch: r.result.bestEpoch,
+    bestVal: r.result.bestVal,
+    bestAcc: r.result.bestAcc,
+    finalAcc: r.result.finalAcc,
+    epochs: r.result.epochs,
+    seconds: r.reused ? 0 : r.result.seconds,
+    reused: r.reused,
+    seed: stage.seed,
+    key: stage.key,
+  };
 }
 
 function describe(ds: Dataset) {
