@@ -9,7 +9,7 @@ const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 
 it.each([
   [['--help'], /sweep --method kd\|dgkd --temperature/],
   [['models', '--help'], /models \[--classes N\] \[--json\]\n  Lists every architecture/],
-  [['eval', '-h'], /eval --checkpoint FILE .*\n  Top-1/],
+  [['eval', '-h'], /eval --checkpoint FILE [^\n]*\n.*--seed N\]\n  Top-1/],
 ])('%s prints its usage', (args, pattern) => {
   const r = run(args);
   expect(r.status, r.stderr).toBe(0);
