@@ -56,7 +56,7 @@ function panel(all: Series[], box: { x: number; y: number; w: number; h: number 
   const y = (v: number) => box.y + (box.h * (hi - v)) / (hi - lo);
   const out: string[] = [
     `<rect x="${box.x}" y="${box.y}" width="${box.w}" height="${box.h}" fill="none" stroke="#999"/>`,
-    `<text x="${box.x - 42}" y="${box.y + box.h / 2}" text-anchor="middle" transform="rotate(-90 ${box.x - 42} ${box.y + box.h / 2})">${escapeXml(yLabel)}</text>`,
+    `<text x="${box.x + box.w / 2}" y="${box.y - 6}" text-anchor="middle">${escapeXml(yLabel)}</text>`,
     `<text x="${box.x + box.w / 2}" y="${box.y + box.h + 32}" text-anchor="middle">epoch</text>`,
   ];
   for (let i = 0; i <= 4; i++) {
@@ -104,8 +104,6 @@ export function curvesSvg(curves: Curve[], title: string): string {
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
     `<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${seeds > 1 ? `mean ± std over ${seeds} seeds (band)` : 'one seed'}</text>`,
-    `<text x="${70 + 170}" y="${top - 2}" text-anchor="middle">test accuracy (%)</text>`,
-    `<text x="${500 + 170}" y="${top - 2}" text-anchor="middle">training loss</text>`,
     ...panel(acc, { x: 70, y: top + 4, w: 340, h: ph }, 'test accuracy (%)', (v) => (v * 100).toFixed(1), maxEpoch),
     ...panel(loss, { x: 500, y: top + 4, w: 340, h: ph }, 'training loss', (v) => v.toPrecision(3), maxEpoch),
   ];
