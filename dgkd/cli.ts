@@ -16,6 +16,12 @@ const MAX_SYNTHETIC = 1_000_000; // 3 GiB of images
 const SYNTHETIC_SIZES = `an integer in 1..${MAX_SYNTHETIC.toLocaleString('en-US')}`;
 const syntheticSize = (x: number) => Number.isInteger(x) && x >= 1 && x <= MAX_SYNTHETIC;
 
+/** The choices of the enumerated options, shared by flag parsing and validate(). */
+const SCHEDULES = ['step', 'cosine', 'constant'] as const;
+const KL_REDUCTIONS = ['batchmean', 'elementwise-mean'] as const;
+const DROP_MODES = ['none', 'bernoulli', 'exact-k'] as const;
+const ATTENTION_TARGETS = ['student', 'scratch'] as const;
+
 /** A run's folder name: one path component inside --out, never '.', '..' or anything with a separator. */
 const RUN_NAME = /^(?!\.\.?$)[\w.-]+$/;
 
@@ -249,7 +255,7 @@ export function parseArgs(argv: string[]): Command {
       case '--batch-size': r.batchSize = posInt(a, v()); break;
       case '--lr': r.lr = positive(a, v()); lrGiven = true; break;
       case '--plain-lr': r.plainLr = positive(a, v()); plainLrGiven = true; break;
-      case '--schedule': r.schedule = oneOf(a, v(), ['step', 'cosine', 'constant'] as const); break;
+      case '--schedule': r.schedule = oneOf(a, v(), SCHEDULES); break;
       case '--momentum': r.momentum = num(a, v(), (x) => x >= 0 && x < 1, 'a number in [0, 1)'); break;
       case '--weight-decay': r.weightDecay = nonNeg(a, v()); break;
       case '--nesterov': r.nesterov = true; break;
@@ -262,18 +268,18 @@ export function parseArgs(argv: string[]): Command {
       case '--out': cfg.out = v() ?? ''; if (!cfg.out) throw new UsageError(`${a}: missing folder name`); break;
       case '-T': case '--temperature': cfg.kd.temperature = positive(a, v()); break;
       case '--lambda': cfg.kd.lambda = num(a, v(), (x) => x >= 0 && x <= 1, 'a number in [0, 1]'); break;
-      case '--kl-reduction': cfg.kd.klReduction = oneOf(a, v(), ['batchmean', 'elementwise-mean'] as const); break;
+      case '--kl-reduction': cfg.kd.klReduction = oneOf(a, v(), KL_REDUCTIONS); break;
       case '--ce-weight': {
         const s = v();
         cfg.kd.ceWeight = s === 'paper' || s === 'official' ? s : nonNeg(a, s);
         break;
       }
-      case '--drop': cfg.stochastic.drop = oneOf(a, v(), ['none', 'bernoulli', 'exact-k'] as const); break;
+      case '--drop': cfg.stochastic.drop = oneOf(a, v(), DROP_MODES); break;
       case '--keep-prob': cfg.stochastic.keepProb = num(a, v(), (x) => x > 0 && x <= 1, 'a probability in (0, 1]'); break;
       case '--k': cfg.stochastic.k = posInt(a, v()); break;
       case '--ctkd-gamma': cfg.ctkd.gamma = nonNeg(a, v()); break;
       case '--ctkd-beta': cfg.ctkd.beta = nonNeg(a, v()); break;
-      case '--attention-target': cfg.ctkd.target = oneOf(a, v(), ['student', 'scratch'] as const); break;
+      case '--attention-target': cfg.ctkd.target = oneOf(a, v(), ATTENTION_TARGETS); break;
       case '--scratch': cfg.ctkd.scratch = arch(a, v()); break;
       case '--resume': cfg.resume = true; break;
       case '--quiet': cfg.quiet = true; break;
@@ -308,10 +314,10 @@ export function validate(c: ExperimentConfig): void {
   const r = c.recipe;
   const oneOfThese = (what: string, v: unknown, options: readonly unknown[]) =>
     need(options.includes(v), `${what}: expected one of ${options.join(', ')}, got '${String(v)}'`);
-  oneOfThese('schedule', r.schedule, ['step', 'cosine', 'constant']);
-  oneOfThese('kl-reduction', c.kd.klReduction, ['batchmean', 'elementwise-mean']);
-  oneOfThese('drop', c.stochastic.drop, ['none', 'bernoulli', 'exact-k']);
-  oneOfThese('attention-target', c.ctkd.target, ['student', 'scratch']);
+  oneOfThese('schedule', r.schedule, SCHEDULES);
+  oneOfThese('kl-reduction', c.kd.klReduction, KL_REDUCTIONS);
+  oneOfThese('drop', c.stochastic.drop, DROP_MODES);
+  oneOfThese('attention-target', c.ctkd.target, ATTENTION_TARGETS);
   need(
     c.kd.ceWeight === 'paper' || c.kd.ceWeight === 'official' || (typeof c.kd.ceWeight === 'number' && c.kd.ceWeight >= 0),
     `ce-weight: expected paper, official or a number ≥ 0, got '${String(c.kd.ceWeight)}'`,

@@ -122,8 +122,8 @@ export function quickConfig(): ExperimentConfig {
   const c = paperConfig();
   c.name = 'quick';
   c.dataset = 'synthetic';
-  c.syntheticTrain = 9216; // 8192 to train on after the 1024-image validation split
-  c.valSplit = 1024;
+  c.syntheticTrain = 9216;
+  c.valSplit = 0.1; // a fraction, so that --synthetic-train N keeps a tenth for validation at any size
   c.syntheticTest = 2000;
   c.teacher = 'plain6';
   c.assistants = ['plain4'];

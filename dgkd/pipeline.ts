@@ -202,6 +202,7 @@ export function loadData(cfg: ExperimentConfig, opts: { training?: boolean } = {
   let val: Dataset | null = null;
   if (cfg.valSplit > 0) {
     const split = splitValidation(train, cfg.valSplit, 1234);
+    if (split.train.size === 0) throw new DataError(`--val-split ${cfg.valSplit} leaves none of the ${train.size} images of ${train.name} to train on`);
     train = split.train;
     val = rename(split.val, `${loaded.train.name} (validation part)`);
     if (!test) {

@@ -4,7 +4,6 @@
 
 import { join } from 'node:path';
 import { writeFileAtomic } from './train/atomic.ts';
-import type { EpochMetrics } from './train/trainer.ts';
 import { curvesSvg, type Curve } from './plots.ts';
 
 export type { Curve } from './plots.ts';
@@ -181,4 +180,3 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
   writeFileAtomic(join(dir, 'curves.svg'), curvesSvg(curves, `${summary.name}: ${summary.dataset}`));
 }
 
-export type { EpochMetrics };

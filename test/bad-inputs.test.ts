@@ -159,6 +159,7 @@ const cases: [string, () => string[], RegExp][] = [
   ['output folder below a file', () => R('--out', join(work, 'a-file', 'runs'), '--batch-size', '32'), /error: .*a-file\/runs.*: a part of the path is a file, not a folder \(mkdir\)/],
   ['run name too long for the file system', () => R('--name', 'n'.repeat(300), '--batch-size', '32'), /error: .*n{300}: the name is too long for the file system/],
   ['TAKD without assistants', () => R('--method', 'takd', '--assistants', ''), /--method takd needs at least one assistant/],
+  ['validation split taking every image', () => R('--val-split', '64'), /--val-split 64 leaves none of the 64 images of synthetic\/train to train on/],
   ['train subset larger than the data', () => R('--train-subset', '500'), /--train-subset 500 is larger than the 64 training images/],
   ['eval-every zero', () => R('--eval-every', '0'), /--eval-every: expected a positive integer/],
   ['sweep of a method without T and λ', () => ['sweep', ...RUN, '--method', 'ce', '--temperature', '2,4'], /sweep: --method must be kd or dgkd/],

@@ -27,32 +27,34 @@ export class Progress {
   private t0 = 0;
   private done0 = 0;
 
-  // The pipeline: cost units in all, done (stages finished, or reused), trained (measured), and time spent.
-  private pipe: { total: number; stages: number; index: number; seed: number; cost: number; done: number; trainedCost: number; trainedSeconds: number; stageStart: number } | null = null;
+  // The pipeline: cost units of the stages to train, of those trained so far and the time they took, and the
+  // stage now training (its cost and start).
+  private pipe: { total: number; stages: number; index: number; seed: number; cost: number; trainedCost: number; trainedSeconds: number; stageStart: number } | null = null;
   private stageFraction = 0;
 
   startPipeline(totalCost: number, stages: number): void {
-    this.pipe = { total: totalCost, stages, index: 0, seed: 0, cost: 0, done: 0, trainedCost: 0, trainedSeconds: 0, stageStart: 0 };
+    this.pipe = { total: totalCost, stages, index: 0, seed: 0, cost: 0, trainedCost: 0, trainedSeconds: 0, stageStart: 0 };
   }
 
   beginStage(name: string, cost: number, seed: number): void {
     if (!this.pipe) return;
     Object.assign(this.pipe, { index: this.pipe.index + 1, seed, cost, stageStart: Date.now() });
     this.stageFraction = 0;
-    this.log(`— stage ${this.pipe.index}/${this.pipe.stages} (seed ${seed}): ${name}${this.overallEta() ? `, whole run ETA ${this.overallEta()}` : ''}`);
+    const eta = this.overallEta();
+    this.log(`— stage ${this.pipe.index}/${this.pipe.stages} (seed ${seed}): ${name}${eta ? `, whole run ETA ${eta}` : ''}`);
   }
 
   endStage(reused: boolean): void {
     if (!this.pipe) return;
     const p = this.pipe;
-    if (!reused) {
+    if (reused) {
+      p.total -= p.cost; // a reused stage costs nothing
+    } else {
       p.trainedCost += p.cost;
       p.trainedSeconds += (Date.now() - p.stageStart) / 1000;
-    } else {
-      p.total -= p.cost; // a reused stage costs nothing
     }
-    if (!reused) p.done += p.cost;
     p.cost = 0;
+    p.stageStart = 0;
   }
 
   /** Time left for the whole pipeline, from the rate of the stages trained so far (and of this one). */
@@ -62,7 +64,7 @@ export class Progress {
     const cost = p.trainedCost + p.cost * this.stageFraction;
     const seconds = p.trainedSeconds + (p.stageStart ? (Date.now() - p.stageStart) / 1000 : 0);
     if (cost <= 0 || seconds < 1) return '';
-    const left = p.total - p.done - p.cost * this.stageFraction;
+    const left = p.total - cost;
     return formatTime((left * seconds) / cost);
   }
 
@@ -82,7 +84,8 @@ export class Progress {
       : `loss ${fmt(p.loss)} acc ${fmt(p.acc * 100, 1)}% ${fmt(p.imagesPerSec, 0)} img/s`;
     this.stageFraction = total ? done / total : 0;
     const where = this.pipe ? `stage ${this.pipe.index}/${this.pipe.stages} seed ${this.pipe.seed} · ` : '';
-    const all = this.pipe && this.overallEta() ? ` · run ETA ${this.overallEta()}` : '';
+    const runEta = this.overallEta();
+    const all = runEta ? ` · run ETA ${runEta}` : '';
     const text = `${where}${p.stage} epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.steps} ${stats} ETA ${eta}${all}`;
     if (this.tty) {
       const width = 20;

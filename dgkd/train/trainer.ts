@@ -98,6 +98,10 @@ export class NonFiniteLossError extends Error {
  * few steps by a diverging one, whose loss grows geometrically.
  */
 export const DIVERGENCE_FACTOR = 1e4;
+/** A finite loss that ran away; a NonFiniteLossError for the exit code (3), since it will be one a few steps on. */
+export class DivergedLossError extends NonFiniteLossError {
+  override name = 'DivergedLossError';
+}
 const REFERENCE_STEPS = 10;
 export class Interrupted extends Error {
   override name = 'Interrupted';
@@ -106,50 +110,66 @@ export class Interrupted extends Error {
 export const LAST = 'last.safetensors';
 export const BEST = 'best.safetensors';
 
-/** Evaluates top-1 (and top-5) accuracy, in eval mode without gradients. */
-export async function evaluate(model: Classifier, data: Dataset, norm: Normalisation, batchSize = 256): Promise<{ top1: number; top5: number }> {
+/**
+ * Runs `step` on every batch of `data` in dataset order, with `model` in eval mode and no augmentation: `step`
+ * gets the batch's images and labels as tensors (inside tidy and noGrad) and returns the one tensor to keep,
+ * which `after` receives and must dispose of.
+ */
+async function inEvalOrder(
+  model: Classifier,
+  data: Dataset,
+  norm: Normalisation,
+  batchSize: number,
+  step: (x: Tensor, y: Tensor) => Tensor,
+  after: (kept: Tensor, b: number) => Promise<void>,
+): Promise<void> {
   const wasTraining = model.training;
   model.eval();
   const loader = new DataLoader(data, { batchSize, shuffle: false, augment: false, mean: norm.mean, std: norm.std, prefetch: false });
-  let acc: Tensor | null = null;
   const { height: H, width: W, channels: C } = data;
   for (let b = 0; b < loader.batchesPerEpoch; b++) {
     const batch = loader.nextBatch();
-    const next = tidy(() =>
-      noGrad(() => {
-        const x = tensor(batch.x.subarray(0, batch.size * H * W * C), [batch.size, H, W, C]);
-        const y = tensor(batch.y.subarray(0, batch.size), [batch.size], 'i32');
-        const counts = sum(topkCorrect(model.forward(x), y, 5), 1);
-        return acc ? add(acc, counts) : counts;
-      }),
+    const kept = tidy(() =>
+      noGrad(() => step(tensor(batch.x.subarray(0, batch.size * H * W * C), [batch.size, H, W, C]), tensor(batch.y.subarray(0, batch.size), [batch.size], 'i32'))),
     );
-    acc?.dispose();
-    acc = keep(next);
-    // Let the GPU catch up every few batches, so the queue (and the memory it holds) stays short.
-    if (b % 8 === 7) await runtime().sync();
+    await after(kept, b);
   }
   loader.close();
-  const v = acc ? await acc.readF32() : new Float32Array(2);
-  acc?.dispose();
   model.train(wasTraining);
+}
+
+/** Evaluates top-1 (and top-5) accuracy, in eval mode without gradients. */
+export async function evaluate(model: Classifier, data: Dataset, norm: Normalisation, batchSize = 256): Promise<{ top1: number; top5: number }> {
+  let acc: Tensor | null = null;
+  await inEvalOrder(
+    model,
+    data,
+    norm,
+    batchSize,
+    (x, y) => {
+      const counts = sum(topkCorrect(model.forward(x), y, 5), 1);
+      return acc ? add(acc, counts) : counts;
+    },
+    async (next, b) => {
+      acc?.dispose();
+      acc = keep(next);
+      // Let the GPU catch up every few batches, so the queue (and the memory it holds) stays short.
+      if (b % 8 === 7) await runtime().sync();
+    },
+  );
+  const total = acc as Tensor | null;
+  const v = total ? await total.readF32() : new Float32Array(2);
+  total?.dispose();
   return { top1: v[0] / data.size, top5: v[1] / data.size };
 }
 
 /** A frozen model's logits for every image of `data`, in dataset order ([size × classes]). */
 export async function logitsOf(model: Classifier, data: Dataset, norm: Normalisation, batchSize = 256): Promise<Float32Array> {
-  const wasTraining = model.training;
-  model.eval();
-  const loader = new DataLoader(data, { batchSize, shuffle: false, augment: false, mean: norm.mean, std: norm.std, prefetch: false });
   const out = new Float32Array(data.size * model.numClasses);
-  const { height: H, width: W, channels: C } = data;
-  for (let b = 0; b < loader.batchesPerEpoch; b++) {
-    const batch = loader.nextBatch();
-    const logits = tidy(() => noGrad(() => model.forward(tensor(batch.x.subarray(0, batch.size * H * W * C), [batch.size, H, W, C]))));
+  await inEvalOrder(model, data, norm, batchSize, (x) => model.forward(x), async (logits, b) => {
     out.set(await logits.readF32(), b * batchSize * model.numClasses);
     logits.dispose();
-  }
-  loader.close();
-  model.train(wasTraining);
+  });
   return out;
 }
 
@@ -189,6 +209,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   let startEpoch = 0;
   const metricsPath = join(o.dir, 'metrics.jsonl');
   const lastPath = join(o.dir, LAST);
+  const lastGood = () => `the last good checkpoint is ${existsSync(lastPath) ? lastPath : '(none yet)'}`;
   // Sums of an epoch interrupted mid-way, restored so that its metrics equal an uninterrupted run's.
   type Sums = { lossSum: number; correctSum: number; seen: number };
   let partial: Sums | null = null;
@@ -233,19 +254,15 @@ export async function fit(o: FitOptions): Promise<FitResult> {
         const f = inFlight.shift()!;
         const [loss, correct] = new Float32Array(await f.read.wait());
         if (!Number.isFinite(loss)) {
-          throw new NonFiniteLossError(
-            `[${o.stage}] non-finite loss (${loss}) at epoch ${epoch + 1}, step ${f.step + 1}; ` +
-              `the last good checkpoint is ${existsSync(lastPath) ? lastPath : '(none yet)'}`,
-          );
+          throw new NonFiniteLossError(`[${o.stage}] non-finite loss (${loss}) at epoch ${epoch + 1}, step ${f.step + 1}; ${lastGood()}`);
         }
         if (referenceSteps < REFERENCE_STEPS) {
           lossReference = Math.max(lossReference, loss);
           referenceSteps++;
         } else if (loss > DIVERGENCE_FACTOR * Math.max(lossReference, 1)) {
-          throw new NonFiniteLossError(
+          throw new DivergedLossError(
             `[${o.stage}] the loss diverged: ${loss.toPrecision(3)} at epoch ${epoch + 1}, step ${f.step + 1}, ` +
-              `over ${DIVERGENCE_FACTOR}× the first steps' ${lossReference.toPrecision(3)} (lower the learning rate or the loss weights); ` +
-              `the last good checkpoint is ${existsSync(lastPath) ? lastPath : '(none yet)'}`,
+              `over ${DIVERGENCE_FACTOR}× the first steps' ${lossReference.toPrecision(3)} (lower the learning rate or the loss weights); ${lastGood()}`,
           );
         }
         lossSum += loss * f.size;
