@@ -63,7 +63,7 @@ export class Progress {
     if (!p) return '';
     const cost = p.trainedCost + p.cost * this.stageFraction;
     const seconds = p.trainedSeconds + (p.stageStart ? (Date.now() - p.stageStart) / 1000 : 0);
-    if (cost <= 0 || seconds < 1) return '';
+    if (cost <= 0 || seconds < 10) return ''; // the first seconds are mostly shader compiles
     const left = p.total - cost;
     return formatTime((left * seconds) / cost);
   }
