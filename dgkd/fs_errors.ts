@@ -27,6 +27,8 @@ export function describeFsError(e: unknown): string | null {
   const err = e as Partial<FsError> | null;
   if (!err || typeof err.code !== 'string' || !(err.code in REASONS) || typeof err.path !== 'string') return null;
   const action = err.syscall ? ` (${err.syscall})` : '';
+  // mkdir -p over a regular file fails with EEXIST: say what stands in the way.
+  if (err.code === 'EEXIST' && err.syscall === 'mkdir') return `${err.path}: a file stands where a folder is expected${action}`;
   const target = err.dest ? `${err.path} → ${err.dest}` : err.path;
   return `${target}: ${REASONS[err.code]}${action}`;
 }

@@ -5,7 +5,7 @@
 import { initGpu } from '../engine/node/dawn.ts';
 import { GpuError } from '../engine/index.ts';
 import { ARCHITECTURES, createModel, UnknownArchitectureError } from './models/index.ts';
-import { parseArgs, USAGE, UsageError } from './cli.ts';
+import { parseArgs, usage, UsageError } from './cli.ts';
 import { runExperiment, loadData, type DataSettings } from './pipeline.ts';
 import { formatTable, tableNotes } from './report.ts';
 import { runSweep } from './sweep.ts';
@@ -13,7 +13,9 @@ import { AttentionMatchError } from './methods/attention_pairs.ts';
 import { describeFsError } from './fs_errors.ts';
 import { RunStateError } from './run_folder.ts';
 import { DataError } from './data/index.ts';
-import { CheckpointError, applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
+import { CheckpointError, applyCheckpoint, nonFiniteTensors, readCheckpoint } from './train/checkpoint.ts';
+import { exportModel } from './train/export.ts';
+import { DownloadError, downloadDataset } from './data/download.ts';
 import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
 import { TAKD_NORMALISATION } from './data/index.ts';
 import { paperConfig } from './config.ts';
@@ -25,9 +27,17 @@ let exitCode: number = EXIT_BY_SIGNAL.SIGINT;
 async function main(argv: string[]): Promise<number> {
   const cmd = parseArgs(argv);
   if (cmd.kind === 'help') {
-    console.log(cmd.text ?? USAGE);
+    console.log(cmd.text ?? usage());
     return 0;
   }
+  if (cmd.kind === 'export') {
+    const ck = readCheckpoint(cmd.checkpoint);
+    for (const b of nonFiniteTensors(ck)) console.error(`warning: ${cmd.checkpoint}: tensor '${b.name}' holds ${b.count} non-finite values`);
+    const { tensors } = exportModel(ck, cmd.checkpoint, cmd.out);
+    console.log(`wrote ${cmd.out}: ${ck.meta.arch}, ${tensors} tensors (a PyTorch state dict; dgkd/pytorch/models.py loads it)`);
+    return 0;
+  }
+  if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.download) await downloadDataset(cmd.config.dataset, cmd.config.dataDir);
   await initGpu();
   if (cmd.kind === 'models') {
     const rows = ARCHITECTURES.map((name) => {
@@ -53,6 +63,9 @@ async function main(argv: string[]): Promise<number> {
     if (cmd.syntheticTrain !== undefined) cfg.syntheticTrain = cmd.syntheticTrain;
     if (cmd.syntheticTest !== undefined) cfg.syntheticTest = cmd.syntheticTest;
     if (cmd.seed !== undefined) cfg.seed = cmd.seed;
+    if (cmd.download) {
+      await downloadDataset(cfg.dataset, cfg.dataDir);
+    }
     const data = loadData(cfg, { training: false });
     const evalSet = cmd.valSplit !== undefined && cmd.valSplit > 0 && data.val ? data.val : data.test;
     const model = createModel(ck.meta.arch, { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels });
@@ -78,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (!cmd.config.quiet) console.error(cmd.origin);
   const r = cmd.config.recipe;
   if (r.schedule === 'step' && r.epochs < 30 && !cmd.config.quiet) {
     console.error(
@@ -101,7 +115,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const err = e as Error;
-    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError, RunStateError];
+    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError, RunStateError, DownloadError];
     if (known.some((k) => err instanceof k)) {
       console.error(`error: ${err.message}`);
       if (err instanceof UsageError) console.error('(run with --help for the options)');

@@ -53,7 +53,8 @@ const R = (...extra: string[]) => {
   }
   return [...base, ...extra];
 };
-const RUN = ['--dataset', 'synthetic', '--out', out, '--name', 'bad', '--epochs', '1', '--synthetic-train', '64', '--synthetic-test', '32'];
+// The paper preset's models and recipe on a few built-in images (without --preset, flags change the quick preset).
+const RUN = ['--preset', 'paper', '--dataset', 'synthetic', '--out', out, '--name', 'bad', '--epochs', '1', '--synthetic-train', '64', '--synthetic-test', '32'];
 
 let ckDir = '';
 beforeAll(async () => {
@@ -96,9 +97,18 @@ beforeAll(async () => {
     'assistants-string': { assistants: 'plain3' },
     'recipe-string': { recipe: 'fast' },
     'teacher-number': { teacher: 5 },
+    'preset-unknown': { preset: 'fast' },
+    'lambda-range': { kd: { lambda: 2 } },
+    'plain-lr-string': { recipe: { plainLr: 'same' } },
+    'seeds-fraction': { seeds: 2.5 },
+    'assistant-unknown': { assistants: ['plain4', 'vgg12'] },
+    'drop-number': { stochastic: { drop: 1 } },
+    'bool-string': { recipe: { augment: 'yes' } },
   };
   for (const [name, body] of Object.entries(configs)) writeFileSync(join(work, `${name}.json`), JSON.stringify(body));
   writeFileSync(join(work, 'a-file'), 'not a folder');
+  writeFileSync(join(work, 'array.json'), '[1, 2]');
+  mkdirSync(join(work, 'folder.json'));
 });
 
 // [name, args, pattern the message must match]
@@ -131,7 +141,7 @@ const cases: [string, () => string[], RegExp][] = [
   ['missing config file', () => R('--config', join(work, 'none.json')), /--config: file .*none.json does not exist/],
   ['config not JSON', () => R('--config', join(work, 'bad.json')), /--config: .*bad.json is not valid JSON/],
   ['config unknown key', () => R('--config', join(work, 'unknown-key.json')), /unknown-key.json: unknown key 'recipe.epochz'/],
-  ['config negative epochs', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'negative.json')], /epochs: expected a positive integer, got -4/],
+  ['config negative epochs', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'negative.json')], /negative\.json: key 'recipe\.epochs': expected a positive integer, got -4/],
   ['batch larger than the data', () => R('--batch-size', '128'), /--batch-size 128 is larger than the 64 training images/],
   ['truncated CIFAR file', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('trunc', Buffer.alloc(3073 * 3 - 100))), /data_batch_1\.bin/],
   ['oversized CIFAR file', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('over', Buffer.alloc(3073 * 3 + 7))), /data_batch_1\.bin/],
@@ -145,15 +155,15 @@ const cases: [string, () => string[], RegExp][] = [
   }, /train_32x32\.mat/],
   ['run name ..', () => R('--name', '..'), /--name: expected a folder name .*not '\.' or '\.\.'.*got '\.\.'/],
   ['run name .', () => R('--name', '.'), /--name: .*got '\.'/],
-  ['run name from a config file leaving --out', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'escape.json')], /--name: .*got '\.\.\/\.\.\/x'/],
+  ['run name from a config file leaving --out', () => ['--dataset', 'synthetic', '--out', out, '--config', join(work, 'escape.json')], /escape\.json: key 'name': expected a folder name .*got "\.\.\/\.\.\/x"/],
   ['absurd synthetic size', () => R('--synthetic-train', '1e9'), /--synthetic-train: expected an integer in 1\.\.1,000,000, got '1e9'/],
   ['absurd class count', () => ['models', '--classes', '1e8'], /--classes: expected an integer in 2\.\.100000, got '1e8'/],
-  ['config: a number as a string', () => cfgRun('temperature-string'), /temperature-string\.json: key 'kd\.temperature' expected number, got "4"/],
-  ['config: an unknown KL reduction', () => cfgRun('kl-sum'), /kl-reduction: expected one of batchmean, elementwise-mean, got 'sum'/],
-  ['config: an unknown schedule', () => cfgRun('schedule-linear'), /schedule: expected one of step, cosine, constant, got 'linear'/],
-  ['config: assistants as a string', () => cfgRun('assistants-string'), /assistants-string\.json: key 'assistants' expected array, got "plain3"/],
+  ['config: a number as a string', () => cfgRun('temperature-string'), /temperature-string\.json: key 'kd\.temperature': expected a number > 0, got "4"/],
+  ['config: an unknown KL reduction', () => cfgRun('kl-sum'), /kl-sum\.json: key 'kd\.klReduction': expected one of batchmean, elementwise-mean, got "sum"/],
+  ['config: an unknown schedule', () => cfgRun('schedule-linear'), /schedule-linear\.json: key 'recipe\.schedule': expected one of step, cosine, constant, got "linear"/],
+  ['config: assistants as a string', () => cfgRun('assistants-string'), /assistants-string\.json: key 'assistants': expected a list of architecture names, got "plain3"/],
   ['config: a section as a string', () => cfgRun('recipe-string'), /recipe-string\.json: key 'recipe' expected an object of settings, got "fast"/],
-  ['config: an architecture as a number', () => cfgRun('teacher-number'), /teacher-number\.json: key 'teacher' expected string, got 5/],
+  ['config: an architecture as a number', () => cfgRun('teacher-number'), /teacher-number\.json: key 'teacher': expected an architecture name, got 5/],
   ['an option given twice', () => R('--epochs', '2', '--lr', '0.1', '--epochs', '3'), /--epochs: given twice/],
   ['-T and --temperature both', () => R('-T', '2', '--temperature', '3'), /--temperature: given twice/],
   ['output folder below a file', () => R('--out', join(work, 'a-file', 'runs'), '--batch-size', '32'), /error: .*a-file\/runs.*: a part of the path is a file, not a folder \(mkdir\)/],
@@ -163,7 +173,7 @@ const cases: [string, () => string[], RegExp][] = [
   ['train subset larger than the data', () => R('--train-subset', '500'), /--train-subset 500 is larger than the 64 training images/],
   ['eval-every zero', () => R('--eval-every', '0'), /--eval-every: expected a positive integer/],
   ['sweep of a method without T and λ', () => ['sweep', ...RUN, '--method', 'ce', '--temperature', '2,4'], /sweep: --method must be kd or dgkd/],
-  ['sweep with a λ out of range', () => ['sweep', ...RUN, '--method', 'kd', '--lambda', '0.5,1.5'], /--lambda: expected numbers in \[0, 1\], got '1\.5'/],
+  ['sweep with a λ out of range', () => ['sweep', ...RUN, '--method', 'kd', '--lambda', '0.5,1.5'], /--lambda: expected a number in \[0, 1\], got '1\.5'/],
   ['sweep with a repeated temperature', () => ['sweep', ...RUN, '--method', 'kd', '--temperature', '4,4'], /--temperature: a value appears twice/],
   ['eval without checkpoint', () => ['eval'], /--checkpoint FILE is required/],
   ['eval of a missing checkpoint', () => ['eval', '--checkpoint', join(work, 'none.safetensors')], /none\.safetensors does not exist/],
@@ -171,6 +181,33 @@ const cases: [string, () => string[], RegExp][] = [
   ['checkpoint offsets out of range', () => ['eval', '--checkpoint', join(ckDir, 'offsets.safetensors')], /offsets\.safetensors/],
   ['checkpoint of garbage', () => ['eval', '--checkpoint', join(ckDir, 'garbage.safetensors')], /garbage\.safetensors/],
   ['checkpoint with the wrong dtype', () => ['eval', '--checkpoint', join(ckDir, 'dtype.safetensors')], /dtype\.safetensors: tensor '.*' has dtype I32, expected F32/],
+  // One option table: flags and config files checked alike, the file and key named.
+  ['config: an unknown preset', () => cfgRun('preset-unknown'), /preset-unknown\.json: key 'preset': expected one of paper, official-code, quick, cifar10-cpu, got "fast"/],
+  ['config: λ out of range', () => cfgRun('lambda-range'), /lambda-range\.json: key 'kd\.lambda': expected a number in \[0, 1\], got 2/],
+  ['config: plain-lr as a word', () => cfgRun('plain-lr-string'), /plain-lr-string\.json: key 'recipe\.plainLr': expected a number > 0 or null, got "same"/],
+  ['config: a fractional seed count', () => cfgRun('seeds-fraction'), /seeds-fraction\.json: key 'seeds': expected a positive integer, got 2\.5/],
+  ['config: an unknown assistant', () => cfgRun('assistant-unknown'), /assistant-unknown\.json: key 'assistants': unknown architecture 'vgg12'/],
+  ['config: a drop mode as a number', () => cfgRun('drop-number'), /drop-number\.json: key 'stochastic\.drop': expected one of none, bernoulli, exact-k, got 1/],
+  ['config: a switch as a string', () => cfgRun('bool-string'), /bool-string\.json: key 'recipe\.augment': expected true or false, got "yes"/],
+  ['config: an array', () => ['--config', join(work, 'array.json')], /--config: .*array\.json must hold a JSON object, got array/],
+  ['config: a folder', () => ['--config', join(work, 'folder.json')], /--config: .*folder\.json is a folder, expected a JSON file/],
+  ['a switch and its negation', () => R('--no-augment', '--augment'), /--augment: given twice \(also as --no-augment\)/],
+  ['--preset twice', () => [...RUN, '--preset', 'quick'], /--preset: given twice/],
+  ['a flag where a value belongs', () => R('--epochs', '--lr', '0.1'), /--epochs: missing value \(expected a positive integer\)/],
+  ['plain-lr 0', () => R('--plain-lr', '0'), /--plain-lr: expected a number > 0 or null, got '0'/],
+  ['negative validation split', () => R('--val-split', '-1'), /--val-split: expected a number ≥ 0, got '-1'/],
+  ['unknown CE weight', () => R('--ce-weight', 'heavy'), /--ce-weight: expected paper, official or a number ≥ 0, got 'heavy'/],
+  ['unknown scratch teacher', () => R('--scratch', 'resnet7'), /--scratch: unknown architecture 'resnet7'/],
+  ['models: too few classes', () => ['models', '--classes', '1'], /--classes: expected an integer in 2\.\.100000, got '1'/],
+  ['models: an unknown option', () => ['models', '--depth', '3'], /models: unknown option '--depth' \(see models --help\)/],
+  ['eval: batch size 0', () => ['eval', '--checkpoint', join(ckDir, 'garbage.safetensors'), '--batch-size', '0'], /--batch-size: expected a positive integer, got '0'/],
+  ['eval: an unknown dataset', () => ['eval', '--checkpoint', join(ckDir, 'garbage.safetensors'), '--dataset', 'mnist'], /--dataset: expected one of synthetic, cifar10, cifar100, svhn, tiny-imagenet, got 'mnist'/],
+  ['eval: a training-only option', () => ['eval', '--checkpoint', join(ckDir, 'garbage.safetensors'), '--epochs', '3'], /eval: unknown option '--epochs' \(see eval --help\)/],
+  ['export without --out', () => ['export', '--checkpoint', join(ckDir, 'garbage.safetensors')], /export: --out FILE is required/],
+  ['export of a missing checkpoint', () => ['export', '--checkpoint', join(work, 'none.safetensors'), '--out', join(work, 'm.safetensors')], /none\.safetensors does not exist/],
+  ['export of garbage', () => ['export', '--checkpoint', join(ckDir, 'garbage.safetensors'), '--out', join(work, 'm.safetensors')], /garbage\.safetensors/],
+  ['export below a file', () => ['export', '--checkpoint', join(ckDir, 'shape.safetensors'), '--out', join(work, 'a-file', 'm.safetensors')], /error: .*a-file: a file stands where a folder is expected \(mkdir\)/],
+  ['--download without --data-dir', () => R('--dataset', 'cifar100', '--download'), /--data-dir: dataset 'cifar100' needs the folder holding its files \(or --download to fetch them\)/],
   ['checkpoint with a wrong shape', () => ['eval', '--checkpoint', join(ckDir, 'shape.safetensors')], /shape\.safetensors: tensor 'fc1\.weight' has shape \[10, 1025\], the model expects \[10, 1024\]/],
 ];
 

@@ -8,8 +8,9 @@ const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 
 
 it.each([
   [['--help'], /sweep --method kd\|dgkd --temperature/],
-  [['models', '--help'], /models \[--classes N\] \[--json\]\n  Lists every architecture/],
-  [['eval', '-h'], /eval --checkpoint FILE [^\n]*\n.*--seed N\]\n  Top-1/],
+  [['models', '--help'], /models \[--classes N\] \[--json\]\n  Every architecture.*\n[^]*--classes N +classes of the output layer \(default 10\)/],
+  [['eval', '-h'], /eval --checkpoint FILE \[options\]\n  Top-1[^]*--val-split F\|N[^]*--batch-size N +images per evaluation step \(default 256\)/],
+  [['export', '--help'], /export --checkpoint FILE --out FILE\n[^]*strict=True/],
 ])('%s prints its usage', (args, pattern) => {
   const r = run(args);
   expect(r.status, r.stderr).toBe(0);

@@ -9,7 +9,7 @@ import { decodeSafetensors } from '../engine/io/safetensors.ts';
 import { Rng } from '../engine/index.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const ARGS = ['--method', 'kd', '--teacher', 'plain3', '--student', 'plain2', '--dataset', 'synthetic', '--synthetic-train', '256',
+const ARGS = ['--preset', 'paper', '--method', 'kd', '--teacher', 'plain3', '--student', 'plain2', '--dataset', 'synthetic', '--synthetic-train', '256',
   '--synthetic-test', '64', '--epochs', '3', '--batch-size', '32', '--lr', '0.01', '--quiet'];
 
 function train(out: string, extra: string[] = []) {
@@ -111,7 +111,7 @@ describe('interruptions', () => {
 
   it('a non-finite loss stops with the stage, epoch and step named (exit 3)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dgkd-nan-'));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', '--method', 'ce', '--student', 'plain2', '--dataset', 'synthetic',
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', '--preset', 'paper', '--method', 'ce', '--student', 'plain2', '--dataset', 'synthetic',
       '--synthetic-train', '256', '--synthetic-test', '64', '--epochs', '2', '--batch-size', '32', '--lr', '1e30', '--quiet', '--out', dir, '--name', 'n'], {
       cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' },
     });

@@ -1,0 +1,276 @@
+"""The architectures of dgkd/models/ in PyTorch, with the same state-dict names and shapes, so that a model
+exported by `tsx dgkd/train.ts export --checkpoint C --out model.safetensors` loads with strict=True:
+
+    import models                                  # this file (needs torch and numpy only)
+    model = models.load_export("model.safetensors")  # builds the architecture named in the file, loads strictly
+    model.eval()(x)                                # x: float32 [N, C, H, W], normalised as in training
+
+Normalisation in training is TAKD's per-channel mean/std (dgkd/data/augment.ts, TAKD_NORMALISATION).
+
+    python3 dgkd/pytorch/models.py keys ARCH[:CLASSES] ...  the state-dict keys and shapes, as JSON (one line each)
+    python3 dgkd/pytorch/models.py check FILE             load FILE strictly; when it also holds `input.x` and
+                                                           `input.logits`, compare the logits (eval mode)
+
+Definitions follow dgkd/models/*.ts: plain CNNs (TAKD's tables; conv with bias → BN → ReLU, 2×2 max-pools,
+flatten in NCHW order, FC layers), CIFAR ResNets (BasicBlock, ReLU after the addition, 1×1 conv + BN shortcut),
+WRN-d-k (pre-activation blocks, the shortcut sees the pre-activated input) and VGG-BN (one FC classifier).
+"""
+
+import json
+import math
+import re
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+PLAIN_SPECS = {
+    "c10": {
+        2: "C16 P C16 P",
+        3: "C16 C16 P C32 P",
+        4: "C16 C16 P C32 C32 P",
+        5: "C16 C16 P C32 C32 P C64 P",
+        6: "C16 C16 P C32 C32 P C64 C64 P",
+        7: "C16 C16 P C32 C32 P C64 C64 P C128 P",
+        8: "C16 C16 P C32 C32 P C64 C64 P C128 C128 P F64",
+        9: "C32 C32 P C64 C64 P C128 C128 P C256 P F128",
+        10: "C32 C32 P C64 C64 P C128 C128 P C256 C256 C256 C256 P F128",
+    },
+    "c100": {
+        2: "C32 P C32 P",
+        3: "C32 C32 P C64 P",
+        4: "C32 C32 P C64 C64 P",
+        5: "C32 C32 P C64 C64 P C128",
+        6: "C32 C32 P C64 C64 P C128 C128",
+        7: "C32 C32 P C64 C64 P C128 C128 P C256",
+        8: "C32 C32 P C64 C64 P C128 C128 P C256 C256 P F64",
+        9: "C32 C32 P C64 C64 P C128 C128 P C256 P F256",
+        10: "C32 C32 P C64 C64 P C128 C128 P C256 C256 C256 C256 P F512",
+    },
+}
+
+VGG_CFGS = {
+    8: [64, "M", 128, "M", 256, "M", 512, "M", 512, "M"],
+    11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    13: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+}
+
+
+class PlainCNN(nn.Module):
+    def __init__(self, depth, num_classes=10, in_channels=3, in_size=32):
+        super().__init__()
+        self.spec = PLAIN_SPECS["c100" if num_classes > 10 else "c10"][depth].split()
+        channels, size, hidden, n = in_channels, in_size, [], 0
+        for tok in self.spec:
+            if tok == "P":
+                size //= 2
+            elif tok[0] == "C":
+                n += 1
+                setattr(self, f"conv{n}", nn.Conv2d(channels, int(tok[1:]), 3, padding=1, bias=True))
+                setattr(self, f"bn{n}", nn.BatchNorm2d(int(tok[1:])))
+                channels = int(tok[1:])
+            else:
+                hidden.append(int(tok[1:]))
+        features = channels * size * size
+        self.n_fc = len(hidden) + 1
+        for i, width in enumerate(hidden + [num_classes]):
+            setattr(self, f"fc{i + 1}", nn.Linear(features, width))
+            features = width
+
+    def forward(self, x):
+        n = 0
+        for tok in self.spec:
+            if tok == "P":
+                x = F.max_pool2d(x, 2)
+            elif tok[0] == "C":
+                n += 1
+                x = F.relu(getattr(self, f"bn{n}")(getattr(self, f"conv{n}")(x)))
+        x = torch.flatten(x, 1)
+        for i in range(1, self.n_fc + 1):
+            x = getattr(self, f"fc{i}")(x)
+            if i < self.n_fc:
+                x = F.relu(x)
+        return x
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, depth, num_classes=10, in_channels=3):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        cin = 16
+        for i, (cout, stride) in enumerate(((16, 1), (32, 2), (64, 2))):
+            blocks = []
+            for b in range(n):
+                blocks.append(BasicBlock(cin, cout, stride if b == 0 else 1))
+                cin = cout
+            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class WideBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.convShortcut = nn.Conv2d(cin, cout, 1, stride, 0, bias=False) if cin != cout or stride != 1 else None
+
+    def forward(self, x):
+        a = F.relu(self.bn1(x))
+        h = self.conv2(F.relu(self.bn2(self.conv1(a))))
+        return h + (self.convShortcut(a) if self.convShortcut is not None else x)
+
+
+class WideGroup(nn.Module):
+    def __init__(self, cin, cout, n, stride):
+        super().__init__()
+        self.layer = nn.Sequential(*[WideBlock(cin if i == 0 else cout, cout, stride if i == 0 else 1) for i in range(n)])
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+class WideResNet(nn.Module):
+    def __init__(self, depth, widen, num_classes=10, in_channels=3):
+        super().__init__()
+        n = (depth - 4) // 6
+        w = [16 * widen, 32 * widen, 64 * widen]
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
+        self.block1 = WideGroup(16, w[0], n, 1)
+        self.block2 = WideGroup(w[0], w[1], n, 2)
+        self.block3 = WideGroup(w[1], w[2], n, 2)
+        self.bn1 = nn.BatchNorm2d(w[2])
+        self.fc = nn.Linear(w[2], num_classes)
+
+    def forward(self, x):
+        x = self.block3(self.block2(self.block1(self.conv1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(F.relu(self.bn1(x)), 1), 1))
+
+
+class VGG(nn.Module):
+    def __init__(self, depth, num_classes=10, in_channels=3, in_size=32):
+        super().__init__()
+        layers, channels, size = [], in_channels, in_size
+        for v in VGG_CFGS[depth]:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+                size //= 2
+            else:
+                layers += [nn.Conv2d(channels, v, 3, padding=1, bias=True), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+                channels = v
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(channels * size * size, num_classes)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+def build(arch, num_classes=10, in_channels=3, in_size=32):
+    """A model by the names `models` lists: plain2…plain10, resnet8…, wrn-D-K, vgg8…vgg19."""
+    m = re.fullmatch(r"(plain|resnet|vgg)(\d+)|wrn-(\d+)-(\d+)", arch)
+    if not m:
+        raise ValueError(f"unknown architecture {arch!r}")
+    if m.group(1) == "plain":
+        return PlainCNN(int(m.group(2)), num_classes, in_channels, in_size)
+    if m.group(1) == "resnet":
+        return ResNet(int(m.group(2)), num_classes, in_channels)
+    if m.group(1) == "vgg":
+        return VGG(int(m.group(2)), num_classes, in_channels, in_size)
+    return WideResNet(int(m.group(3)), int(m.group(4)), num_classes, in_channels)
+
+
+DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64, "U8": np.uint8}
+
+
+def read_safetensors(path):
+    """(tensors as numpy arrays, metadata): the format is an 8-byte header length, a JSON header, raw data."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    meta = header.pop("__metadata__", {})
+    data = raw[8 + n :]
+    tensors = {}
+    for name, e in header.items():
+        begin, end = e["data_offsets"]
+        tensors[name] = np.frombuffer(data[begin:end], dtype=DTYPES[e["dtype"]]).reshape(e["shape"]).copy()
+    return tensors, meta
+
+
+def load_export(path):
+    tensors, meta = read_safetensors(path)
+    arch, num_classes = meta["arch"], int(meta["numClasses"])
+    state = {k: torch.from_numpy(v) for k, v in tensors.items() if not k.startswith("input.")}
+    # The first and last convolutions by name (a file's tensors are in no particular order).
+    convs = {k: v for k, v in state.items() if v.dim() == 4 and re.fullmatch(r"conv\d+\.weight|features\.\d+\.weight", k)}
+    numbered = sorted(convs, key=lambda k: int(re.search(r"\d+", k).group()))
+    first, last = convs[numbered[0]], convs[numbered[-1]]
+    size = 32  # ResNets and WRNs pool globally: any input size works
+    if arch.startswith("plain") or arch.startswith("vgg"):
+        spec = (PLAIN_SPECS["c100" if num_classes > 10 else "c10"][int(arch[5:])].split() if arch.startswith("plain")
+                else VGG_CFGS[int(arch[3:])])
+        pools = sum(1 for t in spec if t in ("P", "M"))
+        # Their first FC layer is sized by the input: recover the input's side from it.
+        fc = state["fc1.weight" if arch.startswith("plain") else "classifier.weight"]
+        size = math.isqrt(fc.shape[1] // last.shape[0]) * 2**pools
+    model = build(arch, num_classes, first.shape[1], size)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "keys":
+        lines = []
+        for spec in argv[1:]:
+            arch, _, classes = spec.partition(":")
+            state = build(arch, int(classes or 10)).state_dict()
+            lines.append(f"{json.dumps(spec)}: {json.dumps([[k, list(v.shape)] for k, v in state.items()])}")
+        print("{\n" + ",\n".join(lines) + "\n}")
+        return 0
+    if len(argv) == 2 and argv[0] == "check":
+        model = load_export(argv[1]).eval()
+        tensors, meta = read_safetensors(argv[1])
+        print(f"{argv[1]}: {meta['arch']} loaded with strict=True")
+        if "input.x" in tensors:
+            with torch.no_grad():
+                logits = model(torch.from_numpy(tensors["input.x"])).numpy()
+            diff = float(np.abs(logits - tensors["input.logits"]).max())
+            scale = float(np.abs(tensors["input.logits"]).max())
+            print(f"  logits: max |PyTorch − ours| = {diff:.3g} (largest logit {scale:.3g})")
+            return 0 if diff <= 1e-3 * max(1.0, scale) else 1
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
