@@ -7,8 +7,8 @@
 
 import { Rng, backward, batchNorm, klDivWithTemperature, randn, ones, zeros, zeroGrad, tidy } from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
-import { matmulKernel } from '../engine/ops/matmul.ts';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry } from '../engine/ops/conv2d.ts';
+import { matmulKernel } from '../engine/kernels/matmul.ts';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry } from '../engine/kernels/conv2d/index.ts';
 
 export type ConvPass = 'fwd' | 'dgrad' | 'wgrad';
 

@@ -13,7 +13,7 @@
 //   on the same adapter (bench/tfjs.ts), so both are timed by exactly the same code.
 
 import { initGpu } from '../engine/node/dawn.ts';
-import { runtime } from '../engine/runtime.ts';
+import { runtime } from '../engine/runtime/index.ts';
 
 export interface BenchCase {
   /** Printed in the table. */

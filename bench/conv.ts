@@ -7,7 +7,7 @@
 
 import { Rng } from '../engine/random.ts';
 import { randn } from '../engine/tensor.ts';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry } from '../engine/ops/conv2d.ts';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry } from '../engine/kernels/conv2d/index.ts';
 import { bench, parseArgs, printTable, round2, setup, type BenchCase } from './common.ts';
 
 const SHAPES = [

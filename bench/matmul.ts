@@ -4,7 +4,7 @@
 
 import { Rng } from '../engine/random.ts';
 import { randn } from '../engine/tensor.ts';
-import { matmulKernel } from '../engine/ops/matmul.ts';
+import { matmulKernel } from '../engine/kernels/matmul.ts';
 import { bench, parseArgs, printTable, round2, setup, type BenchCase } from './common.ts';
 
 const SIZES = [256, 512, 1024];

@@ -6,7 +6,7 @@
 // trainer paces itself: one step in flight, the previous step's loss read back while the next one runs.
 
 import { Rng, backward, runtime, softmaxCrossEntropy, tensor, tidy } from '../engine/index.ts';
-import type { PendingRead } from '../engine/runtime.ts';
+import type { PendingRead } from '../engine/runtime/index.ts';
 import { SGD } from '../engine/nn/index.ts';
 import { createModel } from '../dgkd/models/index.ts';
 

@@ -1,17 +1,17 @@
 // A short one-time tune of the tile shapes (TM × TN per invocation, WG invocations per workgroup) for this
 // adapter, at the problem shapes of CIFAR ResNet/plain-CNN training. For every (kernel, shape) it times a few
 // candidates round-robin and keeps the fastest; the table goes to .cache/tune/<adapter>.json, which initGpu()
-// loads from then on. Without it, the defaults in engine/ops/tiles.ts apply.
+// loads from then on. Without it, the defaults in engine/kernels/tiles.ts apply.
 //
 //   npm run tune [-- --batch 64,128] [--quick]
 // Each candidate is a new pipeline (0.5–3 s to compile on lavapipe), so this takes a few minutes there.
 
 import { Rng } from '../engine/random.ts';
 import { randn } from '../engine/tensor.ts';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry, usesRowKernel, usesWgradRows } from '../engine/ops/conv2d.ts';
-import { runtime } from '../engine/runtime.ts';
-import { matmulKernel } from '../engine/ops/matmul.ts';
-import { withTile, type Tile } from '../engine/ops/tiles.ts';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry, usesRowKernel, usesWgradRows } from '../engine/kernels/conv2d/index.ts';
+import { runtime } from '../engine/runtime/index.ts';
+import { matmulKernel } from '../engine/kernels/matmul.ts';
+import { withTile, type Tile } from '../engine/kernels/tiles.ts';
 import { saveTuneCache } from '../engine/node/tune-cache.ts';
 import { bench, setup } from './common.ts';
 
@@ -25,7 +25,7 @@ process.env.DGKD_NO_TUNE_CACHE = '1'; // tune from the defaults, not from an ear
 const adapter = await setup(false);
 
 // Candidates: the gathering kernels (conv forward, input gradient) like wide blocks, the vec4 ones square
-// blocks (see engine/ops/tiles.ts); a couple of neighbours of each, all within the kernels' limits.
+// blocks (see engine/kernels/tiles.ts); a couple of neighbours of each, all within the kernels' limits.
 const GATHER: Tile[] = [
   { TM: 8, TN: 32, WG: 16 },
   { TM: 12, TN: 16, WG: 8 },

@@ -1,54 +1,12 @@
-// Reverse-mode autograd, micrograd-style: every op that produces a tensor from inputs that need gradients
-// attaches a Node — its inputs and a closure that maps the output's gradient to the inputs' gradients.
-// backward() walks the graph in reverse topological order, sums gradients that meet, stores leaf gradients
-// in `.grad`, disposes every intermediate gradient as soon as it has been used, and frees the graph.
+// Reverse-mode autograd, micrograd-style. Ops record a Node on their output (tape.ts): its inputs and the rule
+// that maps the output's gradient to theirs (ops.ts has every rule). backward() walks the graph in reverse
+// topological order, sums gradients that meet, stores leaf gradients in `.grad`, disposes every intermediate
+// gradient as soon as it has been used, and frees the graph.
 
-import { Tensor, keep, setReshapeGrad } from './tensor.ts';
-import { add, filled } from './ops/elementwise.ts';
+import { binary, filled } from './kernels/elementwise.ts';
+import { Tensor, keep } from './tensor.ts';
 
-export interface Node {
-  op: string;
-  inputs: Tensor[];
-  /** Gradients of the inputs (null where an input needs none), given the output's gradient. */
-  backward: (grad: Tensor) => (Tensor | null)[];
-}
-
-let gradEnabled = true;
-
-/** Runs fn with autograd off: nothing is recorded and ops save nothing for backward (teachers, evaluation). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** True when an op on these inputs must be recorded (so it should keep what its backward needs). */
-export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
-  return gradEnabled && inputs.some((t) => t && (t.requiresGrad || t.node));
-}
-
-/** Attaches the backward rule to `out` if any input needs a gradient. Returns `out`. */
-export function record(
-  out: Tensor,
-  op: string,
-  inputs: Tensor[],
-  backward: (grad: Tensor) => (Tensor | null)[],
-): Tensor {
-  if (needsGrad(...inputs)) out.node = { op, inputs, backward };
-  return out;
-}
-
-setReshapeGrad((out, input) => {
-  record(out, 'reshape', [input], (g) => [g.reshape([...input.shape])]);
-});
+export { noGrad, isGradEnabled, needsGrad, record, type Node } from './tape.ts';
 
 function topoSort(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -97,7 +55,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         checkShape(gi, inp, t.node!.op);
         const prev = grads.get(inp);
         if (prev) {
-          grads.set(inp, add(prev, gi));
+          grads.set(inp, binary('add', prev, gi));
           prev.dispose();
           gi.dispose();
         } else {
@@ -116,7 +74,7 @@ function accumulateLeaf(t: Tensor, g: Tensor): void {
   const view = g.shape.length === t.shape.length ? g : g.reshape([...t.shape]);
   if (view !== g) g.dispose();
   if (t.grad) {
-    const sum = add(t.grad, view);
+    const sum = binary('add', t.grad, view);
     t.grad.dispose();
     view.dispose();
     t.grad = keep(sum);

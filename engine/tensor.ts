@@ -4,8 +4,8 @@
 // step frees its activations and gradients without any per-tensor bookkeeping in user code.
 
 import { Rng } from './random.ts';
-import { runtime } from './runtime.ts';
-import type { Node } from './autograd.ts';
+import { runtime } from './runtime/index.ts';
+import { record, type Node } from './tape.ts';
 
 export type DType = 'f32' | 'i32';
 
@@ -68,10 +68,8 @@ export class Tensor {
   reshape(shape: number[]): Tensor {
     const s = inferShape(shape, this.size, this.shape);
     const out = new Tensor(s, this.dtype, this.storage ?? undefined);
-    if (this.node || this.requiresGrad) {
-      attachReshapeGrad(out, this);
-    }
-    return out;
+    // The gradient of a view is the output gradient viewed back in the input's shape.
+    return record(out, 'reshape', [this], (g) => [g.reshape([...this.shape])]);
   }
 
   /** The same values as a constant: a view that autograd does not look through (stop-gradient). */
@@ -127,12 +125,6 @@ function inferShape(shape: number[], size: number, from: readonly number[]): num
     throw new RangeError(`reshape: cannot view [${from.join(', ')}] (${size} elements) as [${shape.join(', ')}]`);
   }
   return s;
-}
-
-// The reshape gradient is wired in by autograd.ts (which imports this module) to keep the dependency one-way.
-let attachReshapeGrad: (out: Tensor, input: Tensor) => void = () => {};
-export function setReshapeGrad(fn: (out: Tensor, input: Tensor) => void): void {
-  attachReshapeGrad = fn;
 }
 
 // ---- creation -------------------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 // out[i] = OP(a[ia], b[ib]) with numpy-style broadcasting. The output is walked in row-major order over a
 // rank-4 shape; each operand has its own strides, 0 on the dimensions where it is broadcast. (Operands of the
 // same shape take binary_same.wgsl.)
-// The output dims are override constants, not uniforms: CPU drivers have no vector integer division, and
-// dividing by a compile-time constant becomes a multiply and a shift (several times faster here).
+// The walk itself is offset4 (index4.wgsl, compiled in front of this file).
 override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu input)
 override D1: u32 = 1u;
 override D2: u32 = 1u;
@@ -11,8 +10,8 @@ override WG: u32 = 64u;
 
 struct Params {
   n: u32,
-  sa0: u32, sa1: u32, sa2: u32, sa3: u32,  // strides of a
-  sb0: u32, sb1: u32, sb2: u32, sb3: u32,  // strides of b
+  sa: vec4<u32>,  // strides of a
+  sb: vec4<u32>,  // strides of b
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -23,13 +22,8 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
-  var r = i;
-  let i3 = r % D3; r = r / D3;
-  let i2 = r % D2; r = r / D2;
-  let i1 = r % D1;
-  let i0 = r / D1;
-  let x = a[i0 * p.sa0 + i1 * p.sa1 + i2 * p.sa2 + i3 * p.sa3];
-  let y = b[i0 * p.sb0 + i1 * p.sb1 + i2 * p.sb2 + i3 * p.sb3];
+  let x = a[offset4(i, D1, D2, D3, p.sa)];
+  let y = b[offset4(i, D1, D2, D3, p.sb)];
   var v: f32;
   switch OP {
     case 0u: { v = x + y; }

@@ -20,7 +20,7 @@ override STRIDE: i32 = 1;
 struct Params {
   N: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, KH: u32,
-  KW: u32, _stride: u32, pad: u32, C4: u32,   // stride: see STRIDE; C4: Wt4 row length in vec4s
+  KW: u32, pad: u32, C4: u32,   // the stride is STRIDE; C4: Wt4 row length in vec4s
   py: u32, px: u32, Hc: u32, Wc: u32,          // this dispatch's pixel class and its extent (rows, columns)
 }
 @group(0) @binding(0) var<uniform> p: Params;

@@ -16,7 +16,7 @@ struct Params {
   N: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, KH: u32,
   KW: u32, stride: u32, pad: u32, hasBias: u32,
-  C4: u32, _p0: u32, _p1: u32, _p2: u32,   // C4: weight row length in vec4s
+  C4: u32,   // weight row length in vec4s
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;

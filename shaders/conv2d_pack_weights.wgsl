@@ -20,7 +20,7 @@ override STRIDE: u32 = 16u; // floats from one block to the next
 struct Params {
   KH: u32, KW: u32, Cin: u32, Cout: u32,
   total: u32, PKH: u32, ay: i32, sy: i32,   // total: the floats to write, blocks · STRIDE
-  ax: i32, sx: i32, _p0: u32, _p1: u32,
+  ax: i32, sx: i32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> W: array<f32>;

@@ -22,7 +22,7 @@ struct Params {
   N: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, KH: u32,
   pad: u32, rowsPerSlice: u32, Cin4: u32, C4: u32,   // rowsPerSlice: output rows (n, oy) per slice
-  RB: u32, groups: u32, slices: u32, _pad: u32,      // RB = KH·Cin4 row blocks, in `groups` workgroups per slice
+  RB: u32, groups: u32, slices: u32,      // RB = KH·Cin4 row blocks, in `groups` workgroups per slice
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X4: array<vec4<f32>>;

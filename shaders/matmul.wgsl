@@ -23,8 +23,8 @@ override TN: u32 = 16u;   // columns of C per invocation: a multiple of 4, at mo
 override WG: u32 = 8u;    // invocations per workgroup
 
 struct Params {
-  M: u32, N: u32, K: u32, _p0: u32,
-  M4: u32, N4: u32, _p1: u32, _p2: u32,   // row lengths of At4 and B4 in vec4s
+  M: u32, N: u32, K: u32,
+  M4: u32, N4: u32,   // row lengths of At4 and B4 in vec4s
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> At4: array<vec4<f32>>;

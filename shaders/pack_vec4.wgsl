@@ -12,7 +12,7 @@ override Q: u32 = 1u;    // vec4s per output row: ⌈C / 4⌉
 
 struct Params {
   batches: u32, C: u32, sb: u32, sr: u32,
-  sc: u32, _p0: u32, _p1: u32, _p2: u32,
+  sc: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;

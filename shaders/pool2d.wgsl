@@ -1,7 +1,7 @@
 // Pooling with K×K windows and stride K over NHWC data (floor for sizes that do not divide): the maximum
 // (MAX) or the average of each window. For max pooling, ties go to the first maximum in row-major window
 // order; pool2d_backward.wgsl recomputes the same choice, so no argmax buffer is kept.
-// Geometry as override constants: divisions by constants are cheap on CPU drivers (see binary.wgsl).
+// Geometry as override constants: divisions by constants are cheap on CPU drivers (see index4.wgsl).
 override MAX: bool = true;
 override H: u32 = 2u;
 override W: u32 = 2u;

@@ -5,7 +5,7 @@
 // step spent 4% of its time in this kernel there).
 override WG: u32 = 64u;
 override SERIAL: bool = false;
-// Kept dims 1..3 of the output and reduced dims 1..3 (both rank 4) as constants: cheap division on CPU drivers.
+// Kept dims 1..3 of the output and reduced dims 1..3 (both rank 4) as constants, walked by offset4 (index4.wgsl).
 override OD1: u32 = 1u;
 override OD2: u32 = 1u;
 override OD3: u32 = 1u;
@@ -14,9 +14,9 @@ override RD2: u32 = 1u;
 override RD3: u32 = 1u;
 
 struct Params {
-  outputs: u32, reduced: u32, scale: f32, _pad: u32,
-  os0: u32, os1: u32, os2: u32, os3: u32,      // input strides of the kept dims
-  rs0: u32, rs1: u32, rs2: u32, rs3: u32,      // input strides of the reduced dims
+  outputs: u32, reduced: u32, scale: f32,
+  os: vec4<u32>,      // input strides of the kept dims
+  rs: vec4<u32>,      // input strides of the reduced dims
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -24,21 +24,12 @@ struct Params {
 
 var<workgroup> partial: array<f32, WG>;
 
-fn offset4(idx: u32, d1: u32, d2: u32, d3: u32, s0: u32, s1: u32, s2: u32, s3: u32) -> u32 {
-  var r = idx;
-  let i3 = r % d3; r = r / d3;
-  let i2 = r % d2; r = r / d2;
-  let i1 = r % d1;
-  let i0 = r / d1;
-  return i0 * s0 + i1 * s1 + i2 * s2 + i3 * s3;
-}
-
 fn serialSum(o: u32) {
   if (o >= p.outputs) { return; }
-  let base = offset4(o, OD1, OD2, OD3, p.os0, p.os1, p.os2, p.os3);
+  let base = offset4(o, OD1, OD2, OD3, p.os);
   var s = 0.0;
   for (var r = 0u; r < p.reduced; r++) {
-    s += x[base + offset4(r, RD1, RD2, RD3, p.rs0, p.rs1, p.rs2, p.rs3)];
+    s += x[base + offset4(r, RD1, RD2, RD3, p.rs)];
   }
   out[o] = s * p.scale;
 }
@@ -52,10 +43,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let o = wid.x + wid.y * nwg.x;   // uniform across the workgroup, so the early return below is too
   if (o >= p.outputs) { return; }
-  let base = offset4(o, OD1, OD2, OD3, p.os0, p.os1, p.os2, p.os3);
+  let base = offset4(o, OD1, OD2, OD3, p.os);
   var s = 0.0;
   for (var r = lid; r < p.reduced; r += WG) {
-    s += x[base + offset4(r, RD1, RD2, RD3, p.rs0, p.rs1, p.rs2, p.rs3)];
+    s += x[base + offset4(r, RD1, RD2, RD3, p.rs)];
   }
   partial[lid] = s;
   workgroupBarrier();

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as E from '../engine/index.ts';
 import { Rng, backward, tidy, Tensor } from '../engine/index.ts';
 import * as R from './reference.ts';
-import { convGeometry, usesRowKernel } from '../engine/ops/conv2d.ts';
-import { tileFor } from '../engine/ops/tiles.ts';
+import { convGeometry, usesRowKernel } from '../engine/kernels/conv2d/index.ts';
+import { tileFor } from '../engine/kernels/tiles.ts';
 import { down, gpuReady, labelsUp, up } from './gpu.ts';
 
 beforeAll(async () => {

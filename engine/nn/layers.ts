@@ -1,10 +1,7 @@
 // Layers with PyTorch's parameter names and initialisations (conv: He-normal fan-out, as in the CIFAR
 // ResNet code; linear: PyTorch's default uniform). Inputs are NHWC.
 
-import { batchNorm } from '../ops/batchnorm.ts';
-import { conv2d } from '../ops/conv2d.ts';
-import { add } from '../ops/elementwise.ts';
-import { matmul } from '../ops/matmul.ts';
+import { add, batchNorm, conv2d, matmul } from '../ops.ts';
 import { Rng } from '../random.ts';
 import { Tensor, ones, randn, uniform, zeros } from '../tensor.ts';
 import { Module } from './module.ts';

@@ -2,9 +2,9 @@
 // The learning rate lives in one small uniform buffer that is rewritten when it changes, so a schedule that
 // changes it every step creates no new buffers.
 
-import { runtime } from '../runtime.ts';
+import { runtime } from '../runtime/index.ts';
 import { Tensor, keep, zeros } from '../tensor.ts';
-import { elementGrid } from '../ops/util.ts';
+import { sgdUpdate } from '../kernels/sgd.ts';
 
 export interface SgdOptions {
   lr: number;
@@ -48,15 +48,7 @@ export class SGD {
       this.writtenLr = this.lr;
     }
     this.params.forEach((p, i) => {
-      if (!p.grad) return;
-      rt.dispatch({
-        shader: 'sgd.wgsl',
-        constants: { NESTEROV: this.nesterov ? 1 : 0 },
-        params: [p.size],
-        buffers: [this.uniform, p.buffer, p.grad.buffer, this.velocity[i].buffer],
-        workgroups: elementGrid(p.size),
-        label: `sgd ${p.name}`,
-      });
+      if (p.grad) sgdUpdate(p, p.grad, this.velocity[i], this.uniform, this.nesterov);
     });
   }
 

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, globals } from 'webgpu';
-import { GpuError, Runtime, runtime, setRuntime } from '../runtime.ts';
+import { GpuError, Runtime, runtime, setRuntime } from '../runtime/index.ts';
 import { loadTuneCache } from './tune-cache.ts';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

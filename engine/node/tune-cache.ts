@@ -1,10 +1,10 @@
 // The on-disk cache of tuned tile shapes: one JSON file per adapter in .cache/tune/, written by bench/tune.ts
-// and loaded by initGpu(). Without a file the kernels use their defaults (engine/ops/tiles.ts).
+// and loaded by initGpu(). Without a file the kernels use their defaults (engine/kernels/tiles.ts).
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTiles, type Tile } from '../ops/tiles.ts';
+import { setTiles, type Tile } from '../kernels/tiles.ts';
 
 const cacheDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../.cache/tune');
 

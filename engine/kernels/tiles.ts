@@ -1,6 +1,6 @@
 // Tile shapes per kernel: the override constants TM (rows per invocation), TN (columns per invocation, a multiple
 // of 4) and WG (invocations per workgroup) of the register-blocked kernels (matmul.wgsl, conv2d_*.wgsl).
-// Defaults suit CPU Vulkan drivers (see engine-notes.md and the kernels' header comments); a tuned table for the
+// Defaults suit CPU Vulkan drivers (docs/cpu-drivers.md and the kernels' header comments); a tuned table for the
 // current adapter can replace them (setTiles), e.g. from a tuning run.
 //
 // Measured on lavapipe (llvmpipe, 2 cores, round-robin medians), what the defaults rely on:
@@ -13,7 +13,7 @@
 //   but are 4× slower at 32.
 // - workgroups of 8 or 16 invocations (one or two 8-lane SIMD vectors) do as well as 64 and waste less on edges.
 
-import { runtime } from '../runtime.ts';
+import { runtime } from '../runtime/index.ts';
 
 export interface Tile {
   TM: number;
@@ -137,13 +137,17 @@ function fitRows(rows: number, TM: number, WG: number): { TM: number; WG: number
   return best;
 }
 
+/** The files that read a GEMM's shared right-hand operand through rowB, by variant (gemm_b_subgroup.wgsl says why). */
+export const GEMM_B_VARIANTS = {
+  subgroup: ['subgroup8.wgsl', 'gemm_b_subgroup.wgsl'],
+  storage: ['gemm_b_storage.wgsl'],
+} as const;
+
 /**
- * The shader for a kernel that reads its shared operand through rowB (matmul.wgsl, conv2d_fwd.wgsl,
- * conv2d_dgrad.wgsl, conv2d_wgrad_rows.wgsl) with this tile: that right-hand operand shared through subgroup
- * broadcasts where 8-lane subgroups exist and the tile's TN is a multiple of 8, else read as vec4s from the
- * storage buffer (see gemm_b_subgroup.wgsl).
+ * How a kernel that reads its shared operand through rowB (matmul.wgsl, conv2d_fwd.wgsl, conv2d_dgrad.wgsl,
+ * conv2d_wgrad_rows.wgsl) gets it with this tile: through subgroup broadcasts where 8-lane subgroups exist and
+ * the tile's TN and WG are multiples of 8, else as vec4s from the storage buffer.
  */
-export function gemmShader(kernel: string, tile: Tile): string {
-  const viaSubgroups = runtime().subgroups8 && tile.TN % 8 === 0 && tile.WG % 8 === 0;
-  return viaSubgroups ? `subgroup8.wgsl+gemm_b_subgroup.wgsl+${kernel}` : `gemm_b_storage.wgsl+${kernel}`;
+export function gemmVariant(tile: Tile): keyof typeof GEMM_B_VARIANTS {
+  return runtime().subgroups8 && tile.TN % 8 === 0 && tile.WG % 8 === 0 ? 'subgroup' : 'storage';
 }

@@ -1,34 +1,8 @@
-// Shared helpers for ops: launch grids, broadcasting, strides and rank-4 collapsing for the generic kernels.
+// Shape arithmetic shared by the kernels: checks with messages that name the op, strides, broadcasting, and the
+// collapse of any shape to the rank-4 index space of the generic kernels (binary.wgsl, strided_copy.wgsl,
+// reduce_sum.wgsl).
 
-import { runtime, type DispatchSpec } from '../runtime.ts';
 import type { Tensor } from '../tensor.ts';
-
-export const WG = 64;
-
-/** A 2-D grid of workgroups covering `count` workgroups (the per-dimension limit is 65535). */
-export function grid(count: number): [number, number] {
-  const max = runtime().limits.maxComputeWorkgroupsPerDimension;
-  if (count <= max) return [Math.max(count, 1), 1];
-  const y = Math.ceil(count / max);
-  return [Math.ceil(count / y), y];
-}
-
-/** Grid for one invocation per element with WG-wide workgroups. */
-export const elementGrid = (n: number) => grid(Math.ceil(n / WG));
-
-/**
- * Workgroup width and vectors per invocation of the contiguous vec4 kernels (shaders/vec4_each.wgsl runs them).
- * llvmpipe runs each workgroup as a task of its thread pool, and at one vector per invocation in 64-wide groups
- * the per-task cost outweighed the work: 256 × 4 measured 1.5–2× faster on a 4 MB add (5.2 vs 10.5–12 GB/s,
- * two runs; 64 × 16 was no faster, 256 × 1 1.2–1.35×).
- */
-export const VEC_WG = 256;
-export const VEC_PER = 4;
-export const vec4Grid = (n4: number) => grid(Math.ceil(n4 / (VEC_WG * VEC_PER)));
-
-export function dispatch(spec: DispatchSpec): void {
-  runtime().dispatch(spec);
-}
 
 export function shapeStr(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
