@@ -1,14 +1,17 @@
 // Our engine's training step on CIFAR-shaped random data, and how it is timed — shared by bench/train_step.ts
 // and bench/run.ts (the comparison with TensorFlow.js), so both report the same thing.
 //
-// A step is what the trainer does: forward, softmax cross-entropy, backward, SGD with momentum and weight decay,
-// all encoded without waiting; the loss is queued for readback (Runtime.readLater). Steps are timed paced as the
-// trainer paces itself: one step in flight, the previous step's loss read back while the next one runs.
+// A step is the trainer's own (dgkd/train/step.ts) with the CE objective: forward, softmax cross-entropy,
+// backward, SGD with momentum and weight decay, all encoded without waiting; the loss is queued for readback
+// (Runtime.readLater). Steps are timed paced as the trainer paces itself: one step in flight, the previous
+// step's loss read back while the next one runs.
 
-import { Rng, backward, runtime, softmaxCrossEntropy, tensor, tidy } from '../engine/index.ts';
+import { Rng, runtime } from '../engine/index.ts';
 import type { PendingRead } from '../engine/runtime/index.ts';
 import { SGD } from '../engine/nn/index.ts';
 import { createModel } from '../dgkd/models/index.ts';
+import { CrossEntropy } from '../dgkd/methods/kd.ts';
+import { trainStep } from '../dgkd/train/step.ts';
 
 export interface TrainStep {
   /** Encodes one training step and queues its loss for readback; nothing waits. */
@@ -24,19 +27,15 @@ export function makeTrainStep(arch: string, batch: number, numClasses = 10): Tra
   const x = Float32Array.from({ length: batch * 32 * 32 * 3 }, () => rng.normal());
   const y = Int32Array.from({ length: batch }, () => rng.int(numClasses));
   const rt = runtime();
+  const objective = new CrossEntropy();
+  model.train();
   return {
     step() {
-      const loss = tidy(() => {
-        opt.zeroGrad();
-        // The batch is uploaded every step, as the trainer does.
-        const logits = model.forward(tensor(x, [batch, 32, 32, 3]));
-        const { loss } = softmaxCrossEntropy(logits, tensor(y, [batch], 'i32'));
-        backward(loss);
-        opt.step();
-        return loss;
-      });
+      // The batch is uploaded every step, as the trainer does.
+      const [loss, correct] = trainStep(model, [], objective, opt, { images: x, labels: y, shape: [batch, 32, 32, 3] }, rng);
       const r = rt.readLater([{ buffer: loss.buffer, bytes: 4 }]);
       loss.dispose();
+      correct.dispose();
       return r;
     },
     dispose() {

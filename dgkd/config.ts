@@ -26,7 +26,7 @@ export interface KdSettings {
   lambda: number;
   klReduction: KlReduction;
   ceWeight: 'paper' | 'official' | number;
-  /** Divide a DGKD loss by its number of trainers, so its step size matches KD's (see methods/kd.ts). */
+  /** Divide a DGKD loss by its number of teachers, so its step size matches KD's (see methods/kd.ts). */
   normalise: boolean;
 }
 
@@ -114,7 +114,7 @@ export function officialCodeConfig(): ExperimentConfig {
  * With no arguments: the built-in dataset, a plain-CNN chain (plain6 → plain4 → plain2) and every method compared
  * over three student seeds, sized to finish in under 10 minutes on two CPU cores with a software Vulkan driver.
  * The teacher and assistant are trained once and shared by the seeds. No augmentation: the built-in images
- * already vary in position, rotation, scale and colour, and without it the frozen trainers' logits are computed
+ * already vary in position, rotation, scale and colour, and without it the frozen teachers' logits are computed
  * once per image instead of in every step (methods then cost what NOKD costs, so more images fit in the budget).
  * A cosine schedule, because with few epochs the papers' step schedule spends the last quarter at lr/100.
  */
@@ -139,7 +139,7 @@ export function quickConfig(): ExperimentConfig {
  * CIFAR-10 (binary format) at CPU scale: the plain chain plain8 → plain4 → plain2 on every training image but
  * a 2,000-image validation split (which chooses the best epoch), 4 epochs with a cosine schedule, three student
  * seeds. Evaluation on test_batch.bin when the folder has it, else on a second 2,000 images held out of the
- * training batches. No augmentation, so trainers' logits are computed once (see quickConfig). plain8 rather than
+ * training batches. No augmentation, so teachers' logits are computed once (see quickConfig). plain8 rather than
  * plain6 as the teacher: it costs about the same per image (its extra layers work on 4×4 maps), and without
  * augmentation plain6 led plain2 by only ~6 points (10,000 images, 15 epochs: 65.6% against 60.0%). About 70 minutes
  * for all three seeds on two cores with lavapipe (README, "Results on CIFAR-10").

@@ -1,5 +1,5 @@
 // The experiment pipeline: plan the stages a method needs (teacher → assistants → student), train them in
-// order, reuse any stage already trained with the same architecture, data, recipe, seed and trainers (from the
+// order, reuse any stage already trained with the same architecture, data, recipe, seed and teachers (from the
 // stage cache, runs/_cache/<key>/), and write summary.json, report.md, curves.svg and every stage's metrics
 // (runs/<name>/stages/) after each stage.
 
@@ -30,9 +30,9 @@ export interface Stage {
   name: string;
   role: Role;
   arch: string;
-  /** ce, kd (one trainer), dgkd (several), ctkd. */
+  /** ce, kd (one teacher), dgkd (several), ctkd. */
   method: 'ce' | 'kd' | 'dgkd' | 'ctkd';
-  trainers: Stage[];
+  teachers: Stage[];
   /** Stochastic teaching settings, for the student of stochastic DGKD; null otherwise. */
   drop: DropSettings | null;
   /** The distillation settings this stage trains with; null for CE. */
@@ -67,7 +67,7 @@ function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClas
     kd: s.kd,
     drop: s.drop,
     ctkd: s.method === 'ctkd' ? cfg.ctkd : null,
-    trainers: s.trainers.map((t) => t.key),
+    trainers: s.teachers.map((t) => t.key) /* 'trainers' in the key: the name earlier caches were written with */,
   };
   return createHash('sha256').update(JSON.stringify(desc)).digest('hex').slice(0, 16);
 }
@@ -93,12 +93,12 @@ export interface PlanOptions {
  */
 export function planStages(cfg: ExperimentConfig, numClasses: number, seed: number, opts: PlanOptions = {}): Plan {
   const byKey = new Map<string, Stage>();
-  const trainerSeed = cfg.shareTrainers ? cfg.seed : seed;
+  const teacherSeed = cfg.shareTrainers ? cfg.seed : seed;
   const seedTag = (role: Role) => (cfg.seeds > 1 && (role === 'student' || !cfg.shareTrainers) ? `-seed${seed}` : '');
-  const make = (name: string, role: Role, arch: string, method: Stage['method'], trainers: Stage[], kd: KdSettings | null, drop: DropSettings | null = null): Stage => {
-    // Normalising by the number of trainers changes nothing with one trainer: such stages are the same stage.
-    const kdOfStage = kd && trainers.length < 2 ? { ...kd, normalise: false } : kd;
-    const partial = { role, arch: canonicalName(arch), method, trainers, drop, kd: kdOfStage, seed: role === 'student' ? seed : trainerSeed };
+  const make = (name: string, role: Role, arch: string, method: Stage['method'], teachers: Stage[], kd: KdSettings | null, drop: DropSettings | null = null): Stage => {
+    // Normalising by the number of teachers changes nothing with one teacher: such stages are the same stage.
+    const kdOfStage = kd && teachers.length < 2 ? { ...kd, normalise: false } : kd;
+    const partial = { role, arch: canonicalName(arch), method, teachers, drop, kd: kdOfStage, seed: role === 'student' ? seed : teacherSeed };
     const key = stageKey(cfg, partial, numClasses);
     const existing = byKey.get(key);
     if (existing) return existing;
@@ -110,8 +110,8 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   const chain = cfg.assistants;
   const studentKd = opts.studentKd ?? cfg.kd;
   const studentName = (m: string) => `student-${canonicalName(cfg.student)}-${m}${opts.studentTag ?? ''}`;
-  const assistantName = (arch: string, trainers: Stage[], kd: KdSettings) =>
-    `assistant-${canonicalName(arch)}-from-${trainers.map((t) => t.arch).join('-')}${kd.normalise && trainers.length > 1 ? '-norm' : ''}`;
+  const assistantName = (arch: string, teachers: Stage[], kd: KdSettings) =>
+    `assistant-${canonicalName(arch)}-from-${teachers.map((t) => t.arch).join('-')}${kd.normalise && teachers.length > 1 ? '-norm' : ''}`;
   const teacher = () => make(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', cfg.teacher, 'ce', [], null);
   // TAKD: each model learns from the one before it.
   const takd = () => {
@@ -121,18 +121,18 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   };
   // DGKD: each model learns from the teacher and every larger assistant.
   const dgkd = (drop: DropSettings | null, normalise: boolean) => {
-    const trainers = [teacher()];
+    const teachers = [teacher()];
     const kd = { ...cfg.kd, normalise };
     for (const a of chain) {
-      trainers.push(make(assistantName(a, trainers, kd), 'assistant', a, trainers.length === 1 ? 'kd' : 'dgkd', [...trainers], kd));
+      teachers.push(make(assistantName(a, teachers, kd), 'assistant', a, teachers.length === 1 ? 'kd' : 'dgkd', [...teachers], kd));
     }
-    const method = trainers.length === 1 ? 'kd' : 'dgkd';
+    const method = teachers.length === 1 ? 'kd' : 'dgkd';
     const tag = drop ? 'dgkd-stochastic' : normalise ? 'dgkd-norm' : 'dgkd';
-    return make(studentName(tag), 'student', cfg.student, method, trainers, { ...studentKd, normalise }, drop);
+    return make(studentName(tag), 'student', cfg.student, method, teachers, { ...studentKd, normalise }, drop);
   };
   const stochastic: DropSettings = cfg.stochastic.drop === 'none' ? { ...cfg.stochastic, drop: 'bernoulli' } : cfg.stochastic;
   const dgkdLabel = (drop: DropSettings | null, normalise: boolean) =>
-    drop ? `DGKD (stochastic, ${dropLabel(drop)})` : normalise ? 'DGKD (loss ÷ trainers)' : 'DGKD';
+    drop ? `DGKD (stochastic, ${dropLabel(drop)})` : normalise ? 'DGKD (loss ÷ teachers)' : 'DGKD';
   const methods: Record<Method, () => void> = {
     ce: () => rows.push({ method: 'NOKD', stage: make(studentName('nokd'), 'student', cfg.student, 'ce', [], null) }),
     kd: () => rows.push({ method: 'KD', stage: make(studentName('kd'), 'student', cfg.student, 'kd', [teacher()], studentKd) }),
@@ -153,18 +153,18 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
       rows.push({ method: dgkdLabel(stochastic, false), stage: dgkd(stochastic, false) });
       rows.push({ method: dgkdLabel(null, true), stage: dgkd(null, true) });
     } else {
-      // Without assistants DGKD is KD with the teacher alone; stochastic teaching keeps the one trainer always.
+      // Without assistants DGKD is KD with the teacher alone; stochastic teaching keeps the one teacher always.
       rows.push({ method: 'DGKD (= KD without assistants)', stage: dgkd(null, false) });
     }
     if (cfg.method === 'ctkd') methods.ctkd();
   } else {
     methods[cfg.method]();
   }
-  // Every stage after its trainers.
+  // Every stage after its teachers.
   const ordered: Stage[] = [];
   const visit = (s: Stage) => {
     if (ordered.includes(s)) return;
-    s.trainers.forEach(visit);
+    s.teachers.forEach(visit);
     ordered.push(s);
   };
   rows.forEach((r) => visit(r.stage));
@@ -237,7 +237,7 @@ function makeObjective(cfg: ExperimentConfig, stage: Stage, data: Data): Objecti
   const kd = stage.kd!;
   const ceWeight = kd.ceWeight === 'paper' ? undefined : kd.ceWeight === 'official' ? 1 - kd.lambda : kd.ceWeight;
   const drop = stage.drop;
-  return new Distillation(stage.trainers.length, {
+  return new Distillation(stage.teachers.length, {
     temperature: kd.temperature,
     lambda: kd.lambda,
     klReduction: kd.klReduction,
@@ -271,8 +271,8 @@ interface StageResult {
 }
 
 /**
- * Frozen trainers' logits on the training images, computed once per trainer and process (without augmentation
- * they are the same every epoch and for every student that learns from that trainer).
+ * Frozen teachers' logits on the training images, computed once per teacher and process (without augmentation
+ * they are the same every epoch and for every student that learns from that teacher).
  */
 type LogitCache = Map<string, Float32Array>;
 
@@ -300,35 +300,35 @@ export async function runStage(
     // An earlier attempt that saved nothing to resume from (checkRunState refused the ones that did).
     if (!cfg.resume && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const trainers = stage.trainers.map((t) => loadTrained(cfg, t, data));
+    const teachers = stage.teachers.map((t) => loadTrained(cfg, t, data));
     try {
       const objective = makeObjective(cfg, stage, data);
       progress.log(
         `[${stage.name}] training ${stage.arch} (${params} params) with ${stage.method}` +
-          (stage.trainers.length ? ` from ${stage.trainers.map((t) => t.arch).join(', ')}` : '') +
+          (stage.teachers.length ? ` from ${stage.teachers.map((t) => t.arch).join(', ')}` : '') +
           (stage.drop ? ` with stochastic teaching (${dropLabel(stage.drop)})` : '') +
-          (stage.kd?.normalise ? ', loss divided by the number of trainers' : ''),
+          (stage.kd?.normalise ? ', loss divided by the number of teachers' : ''),
       );
-      let trainerLogits: Float32Array[] | undefined;
-      if (!cfg.recipe.augment && !objective.needsTrainerFeatures && trainers.length) {
-        trainerLogits = [];
-        for (const [i, t] of trainers.entries()) {
-          const key = stage.trainers[i].key;
+      let teacherLogits: Float32Array[] | undefined;
+      if (!cfg.recipe.augment && !objective.needsTeacherFeatures && teachers.length) {
+        teacherLogits = [];
+        for (const [i, t] of teachers.entries()) {
+          const key = stage.teachers[i].key;
           if (!logitCache.has(key)) logitCache.set(key, await logitsOf(t, data.train, TAKD_NORMALISATION));
-          trainerLogits.push(logitCache.get(key)!);
+          teacherLogits.push(logitCache.get(key)!);
         }
       }
       const result = await fit({
         stage: stage.name,
         model,
-        trainers,
+        teachers,
         objective,
         train: data.train,
         val: data.val,
         test: data.test,
         recipe: recipeFor(cfg, stage),
         evalEvery: cfg.evalEvery,
-        trainerLogits,
+        teacherLogits,
         dir,
         dataset: cfg.dataset,
         resume: cfg.resume,
@@ -337,17 +337,17 @@ export async function runStage(
         meta: { stageKey: stage.key, stage: stage.name, data: dataSettings(cfg) },
       });
       objective.companions?.forEach((c) => c.dispose());
-      writeFileAtomic(donePath, JSON.stringify({ stage: { ...stage, trainers: stage.trainers.map((t) => t.key) }, result }, null, 1));
+      writeFileAtomic(donePath, JSON.stringify({ stage: { ...stage, teachers: stage.teachers.map((t) => t.key) }, result }, null, 1));
       return { result, params, reused: false };
     } finally {
-      trainers.forEach((t) => t.dispose());
+      teachers.forEach((t) => t.dispose());
     }
   } finally {
     model.dispose();
   }
 }
 
-/** A finished stage's final weights, as a frozen trainer. */
+/** A finished stage's final weights, as a frozen teacher. */
 function loadTrained(cfg: ExperimentConfig, stage: Stage, data: Data): Classifier {
   const path = join(cfg.out, '_cache', stage.key, LAST);
   const m = createModel(stage.arch, modelShape(data, stage.seed));
@@ -372,10 +372,10 @@ function checkAttentionPairs(cfg: ExperimentConfig, stages: Stage[], data: Data)
       return fs;
     };
     try {
-      matchAttentionGroups(sizes(targetArch), sizes(s.trainers[0].arch));
+      matchAttentionGroups(sizes(targetArch), sizes(s.teachers[0].arch));
     } catch (e) {
       if (e instanceof AttentionMatchError) {
-        throw new AttentionMatchError(`CTKD between ${targetArch} and the expert ${s.trainers[0].arch}: ${e.message}`);
+        throw new AttentionMatchError(`CTKD between ${targetArch} and the expert ${s.teachers[0].arch}: ${e.message}`);
       }
       throw e;
     }
@@ -489,7 +489,7 @@ function stageSummary(stage: Stage, r: StageResult): StageSummary {
     role: stage.role,
     arch: stage.arch,
     method: stage.method + (stage.drop ? '-stochastic' : '') + (stage.kd?.normalise ? '-normalised' : ''),
-    trainers: stage.trainers.map((t) => t.name),
+    teachers: stage.teachers.map((t) => t.name),
     params: r.params,
     bestEpoch: r.result.bestEpoch,
     bestVal: r.result.bestVal,

@@ -13,7 +13,7 @@ export interface StageSummary {
   role: string;
   arch: string;
   method: string;
-  trainers: string[];
+  teachers: string[];
   params: number;
   /** The epoch chosen as best (on the validation split when there is one), its validation accuracy. */
   bestEpoch: number;
@@ -144,7 +144,7 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
   writeFileAtomic(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const stageLines = summary.stages.map(
     (s) =>
-      `| ${s.name} | ${s.role} | ${s.arch} | ${s.method} | ${s.trainers.join(', ') || '—'} | ${s.params} | ${s.bestEpoch} | ${pct(s.bestAcc)} | ${pct(s.finalAcc)} | ${s.epochs} | ${s.reused ? 'reused' : s.seconds.toFixed(0) + ' s'} |`,
+      `| ${s.name} | ${s.role} | ${s.arch} | ${s.method} | ${s.teachers.join(', ') || '—'} | ${s.params} | ${s.bestEpoch} | ${pct(s.bestAcc)} | ${pct(s.finalAcc)} | ${s.epochs} | ${s.reused ? 'reused' : s.seconds.toFixed(0) + ' s'} |`,
   );
   const md = [
     `# ${summary.name}`,
@@ -165,7 +165,7 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
     '',
     'Each stage\'s per-epoch metrics are in `stages/<stage>.jsonl`.',
     '',
-    '| Stage | Role | Model | Method | Trainers | Params | Best epoch | Test @ best (%) | Test final (%) | Epochs | Time |',
+    '| Stage | Role | Model | Method | Teachers | Params | Best epoch | Test @ best (%) | Test final (%) | Epochs | Time |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...stageLines,
     '',

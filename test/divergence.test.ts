@@ -32,7 +32,7 @@ it('stops a run whose loss grows without bound, naming stage, epoch and step', a
   const run = fit({
     stage: 'runaway-stage',
     model,
-    trainers: [],
+    teachers: [],
     objective: new RunawayLoss(),
     train,
     test,

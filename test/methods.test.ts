@@ -2,7 +2,7 @@
 // and CTKD's gradient routing (stop-gradient, attention target).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, backward, klDivWithTemperature, softmaxCrossEntropy, tensor, tidy, type Tensor } from '../engine/index.ts';
-import { Distillation, drawTrainers } from '../dgkd/methods/kd.ts';
+import { Distillation, drawTeachers } from '../dgkd/methods/kd.ts';
 import { CollaborativeTeaching } from '../dgkd/methods/ctkd.ts';
 import { createModel } from '../dgkd/models/index.ts';
 import { gpuReady, labelsUp } from './gpu.ts';
@@ -57,32 +57,32 @@ describe('KD loss by hand', () => {
 
 describe('DGKD loss', () => {
   const zs = () => logits([[0.2, 1, -0.5], [1, 0, 0.3]]);
-  const trainers = [logits([[1, 0, 0], [0, 1, 0]]), logits([[2, 1, 0], [0, 0, 1]]), logits([[0, 0, 3], [1, 1, 1]])];
+  const teachers = [logits([[1, 0, 0], [0, 1, 0]]), logits([[2, 1, 0], [0, 0, 1]]), logits([[0, 0, 3], [1, 1, 1]])];
   const labels = () => labelsUp(Int32Array.from([1, 0]));
   const out = (t: Tensor) => ({ logits: t, features: [] });
 
   async function expected(ceWeight: number, lambda: number, T: number, kept: boolean[]) {
     const ce = await softmaxCrossEntropy(zs(), labels()).loss.item();
     let kd = 0;
-    for (let i = 0; i < trainers.length; i++) if (kept[i]) kd += await klDivWithTemperature(zs(), trainers[i], T, 'batchmean').item();
+    for (let i = 0; i < teachers.length; i++) if (kept[i]) kd += await klDivWithTemperature(zs(), teachers[i], T, 'batchmean').item();
     return ceWeight * ce + lambda * kd;
   }
 
   it('sums the KD terms and weights CE by (n + 1)(1 − λ) by default', async () => {
     const obj = new Distillation(3, { temperature: 4, lambda: 0.7, klReduction: 'batchmean' });
     expect(obj.ceWeight).toBeCloseTo(3 * 0.3, 10);
-    const { loss } = obj.loss({ x: zs(), labels: labels(), student: out(zs()), companions: [], trainers: trainers.map(out), rng: new Rng(0) });
+    const { loss } = obj.loss({ x: zs(), labels: labels(), student: out(zs()), companions: [], teachers: teachers.map(out), rng: new Rng(0) });
     expect(await loss.item()).toBeCloseTo(await expected(0.9, 0.7, 4, [true, true, true]), 5);
   });
   it("the official code's CE weight (1 − λ) is an option", async () => {
     const obj = new Distillation(3, { temperature: 2, lambda: 0.4, klReduction: 'batchmean', ceWeight: 0.6 });
-    const { loss } = obj.loss({ x: zs(), labels: labels(), student: out(zs()), companions: [], trainers: trainers.map(out), rng: new Rng(0) });
+    const { loss } = obj.loss({ x: zs(), labels: labels(), student: out(zs()), companions: [], teachers: teachers.map(out), rng: new Rng(0) });
     expect(await loss.item()).toBeCloseTo(await expected(0.6, 0.4, 2, [true, true, true]), 5);
   });
-  it('drops exactly the trainers the draw says', async () => {
+  it('drops exactly the teachers the draw says', async () => {
     const obj = new Distillation(3, { temperature: 4, lambda: 0.5, klReduction: 'batchmean', drop: 'exact-k', dropK: 1 });
-    const kept = drawTrainers(3, 'exact-k', new Rng(9), 0.75, 1);
-    const { loss } = obj.loss({ x: zs(), labels: labels(), student: out(zs()), companions: [], trainers: trainers.map(out), rng: new Rng(9) });
+    const kept = drawTeachers(3, 'exact-k', new Rng(9), 0.75, 1);
+    const { loss } = obj.loss({ x: zs(), labels: labels(), student: out(zs()), companions: [], teachers: teachers.map(out), rng: new Rng(9) });
     expect(await loss.item()).toBeCloseTo(await expected(1.5, 0.5, 4, kept), 5);
   });
 });
@@ -95,7 +95,7 @@ describe('stochastic teaching draws', () => {
     const draws = 20000;
     let kept = 0;
     for (let i = 0; i < draws; i++) {
-      const k = drawTrainers(n, 'bernoulli', rng, p);
+      const k = drawTeachers(n, 'bernoulli', rng, p);
       expect(k.some(Boolean)).toBe(true);
       kept += k.filter(Boolean).length;
     }
@@ -103,15 +103,15 @@ describe('stochastic teaching draws', () => {
     const expected = p / (1 - (1 - p) ** n);
     expect(kept / (draws * n)).toBeCloseTo(expected, 2);
   });
-  it('p = 0.2 with one trainer still always keeps it', () => {
+  it('p = 0.2 with one teacher still always keeps it', () => {
     const rng = new Rng(2);
-    for (let i = 0; i < 100; i++) expect(drawTrainers(1, 'bernoulli', rng, 0.2)).toEqual([true]);
+    for (let i = 0; i < 100; i++) expect(drawTeachers(1, 'bernoulli', rng, 0.2)).toEqual([true]);
   });
-  it('exact-k drops exactly k, uniformly over trainers (the teacher included)', () => {
+  it('exact-k drops exactly k, uniformly over teachers (the teacher included)', () => {
     const rng = new Rng(3);
     const dropped = [0, 0, 0, 0];
     for (let i = 0; i < 8000; i++) {
-      const k = drawTrainers(4, 'exact-k', rng, 0.75, 1);
+      const k = drawTeachers(4, 'exact-k', rng, 0.75, 1);
       expect(k.filter((x) => !x).length).toBe(1);
       k.forEach((x, j) => !x && dropped[j]++);
     }
@@ -120,7 +120,7 @@ describe('stochastic teaching draws', () => {
   it('draws are reproducible from the seed', () => {
     const a = new Rng(42);
     const b = new Rng(42);
-    for (let i = 0; i < 50; i++) expect(drawTrainers(4, 'bernoulli', a, 0.5)).toEqual(drawTrainers(4, 'bernoulli', b, 0.5));
+    for (let i = 0; i < 50; i++) expect(drawTeachers(4, 'bernoulli', a, 0.5)).toEqual(drawTeachers(4, 'bernoulli', b, 0.5));
   });
 });
 
@@ -139,7 +139,7 @@ describe('CTKD gradient routing', () => {
       const s = student.forwardWithFeatures(xt);
       const c = scratch.forwardWithFeatures(xt);
       const e = expert.forwardWithFeatures(xt);
-      const { loss } = obj.loss({ x: xt, labels: labelsUp(Int32Array.from([3, 7])), student: s, companions: [c], trainers: [e], rng });
+      const { loss } = obj.loss({ x: xt, labels: labelsUp(Int32Array.from([3, 7])), student: s, companions: [c], teachers: [e], rng });
       backward(loss);
     });
     const firstConv = (m: typeof student) => m.namedParameters().find(([n]) => n === 'conv1.weight')![1];

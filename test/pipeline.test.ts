@@ -35,27 +35,27 @@ describe('planning', () => {
     c.teacher = 'plain8';
     const { stages } = planStages(c, 10, 0);
     expect(stages.map((s) => s.arch)).toEqual(['plain8', 'plain6', 'plain4', 'plain2']);
-    expect(stages[2].trainers.map((t) => t.arch)).toEqual(['plain8', 'plain6']);
-    expect(stages[3].trainers.map((t) => t.arch)).toEqual(['plain8', 'plain6', 'plain4']);
+    expect(stages[2].teachers.map((t) => t.arch)).toEqual(['plain8', 'plain6']);
+    expect(stages[3].teachers.map((t) => t.arch)).toEqual(['plain8', 'plain6', 'plain4']);
   });
-  it('TAKD: a chain of single trainers; the teacher is shared across compared methods', () => {
+  it('TAKD: a chain of single teachers; the teacher is shared across compared methods', () => {
     const c = tinyConfig('/tmp/unused');
     c.assistants = ['plain6', 'plain4'];
     c.teacher = 'plain8';
     const { stages, rows } = planStages(c, 10, 0);
     expect(stages.filter((s) => s.role === 'teacher').length).toBe(1);
     const takd = rows.find((r) => r.method === 'TAKD')!.stage;
-    expect(takd.trainers.map((t) => t.arch)).toEqual(['plain4']);
-    expect(takd.trainers[0].trainers.map((t) => t.arch)).toEqual(['plain6']);
-    expect(rows.map((r) => r.method)).toEqual(['Teacher', 'NOKD', 'KD', 'TAKD', 'DGKD', 'DGKD (stochastic, p = 0.75)', 'DGKD (loss ÷ trainers)']);
+    expect(takd.teachers.map((t) => t.arch)).toEqual(['plain4']);
+    expect(takd.teachers[0].teachers.map((t) => t.arch)).toEqual(['plain6']);
+    expect(rows.map((r) => r.method)).toEqual(['Teacher', 'NOKD', 'KD', 'TAKD', 'DGKD', 'DGKD (stochastic, p = 0.75)', 'DGKD (loss ÷ teachers)']);
     // Stages are named by what trained them: the first assistant is shared by TAKD and DGKD.
     expect(stages.map((s) => s.name)).toEqual(expect.arrayContaining([
       'teacher-plain8', 'assistant-plain6-from-plain8', 'assistant-plain4-from-plain6', 'assistant-plain4-from-plain8-plain6',
       'assistant-plain4-from-plain8-plain6-norm', 'student-plain2-dgkd-norm',
     ]));
     expect(new Set(stages.map((s) => s.name)).size).toBe(stages.length);
-    // Every stage comes after its trainers.
-    stages.forEach((s, i) => s.trainers.forEach((t) => expect(stages.indexOf(t)).toBeLessThan(i)));
+    // Every stage comes after its teachers.
+    stages.forEach((s, i) => s.teachers.forEach((t) => expect(stages.indexOf(t)).toBeLessThan(i)));
   });
   it('with several seeds, teacher and assistants are shared and students differ by seed', () => {
     const c = tinyConfig('/tmp/unused');
@@ -70,16 +70,16 @@ describe('planning', () => {
     c.shareTrainers = false;
     expect(key(planStages(c, 10, 0), 'teacher')).not.toEqual(key(planStages(c, 10, 1), 'teacher'));
   });
-  it('the loss-normalised DGKD row differs from DGKD only where there are several trainers', () => {
+  it('the loss-normalised DGKD row differs from DGKD only where there are several teachers', () => {
     const c = tinyConfig('/tmp/unused');
     c.assistants = ['plain3'];
     const { rows } = planStages(c, 10, 0);
     const dgkd = rows.find((r) => r.method === 'DGKD')!.stage;
-    const norm = rows.find((r) => r.method === 'DGKD (loss ÷ trainers)')!.stage;
+    const norm = rows.find((r) => r.method === 'DGKD (loss ÷ teachers)')!.stage;
     expect(norm.key).not.toBe(dgkd.key);
     expect(norm.kd!.normalise).toBe(true);
     // plain3 learns from the teacher alone: normalising changes nothing, so it is the same stage.
-    expect(norm.trainers[1].key).toBe(dgkd.trainers[1].key);
+    expect(norm.teachers[1].key).toBe(dgkd.teachers[1].key);
   });
 });
 
@@ -91,7 +91,7 @@ describe('running', () => {
     expect(first.stages.every((s) => !s.reused)).toBe(true);
     const summary = JSON.parse(readFileSync(join(out, 'tiny', 'summary.json'), 'utf8'));
     for (const s of summary.stages) {
-      for (const key of ['name', 'role', 'arch', 'method', 'trainers', 'params', 'bestEpoch', 'bestVal', 'bestAcc', 'finalAcc', 'epochs', 'seconds']) {
+      for (const key of ['name', 'role', 'arch', 'method', 'teachers', 'params', 'bestEpoch', 'bestVal', 'bestAcc', 'finalAcc', 'epochs', 'seconds']) {
         expect(s).toHaveProperty(key);
       }
     }

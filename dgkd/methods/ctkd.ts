@@ -33,7 +33,7 @@ const pooled = (f: Tensor, k: number) => (k === 1 ? f : avgPool2d(f, k));
 
 export class CollaborativeTeaching implements Objective {
   readonly name = 'ctkd';
-  readonly needsTrainerFeatures = true;
+  readonly needsTeacherFeatures = true;
   readonly companions: Classifier[];
   private pairs: AttentionPair[] | null = null;
 
@@ -44,7 +44,7 @@ export class CollaborativeTeaching implements Objective {
     this.companions = [scratch];
   }
 
-  loss({ student, companions, trainers, labels }: StepInputs) {
+  loss({ student, companions, teachers, labels }: StepInputs) {
     const scratchOut = companions[0];
     const ceS = softmaxCrossEntropy(student.logits, labels);
     const ceT = softmaxCrossEntropy(scratchOut.logits, labels);
@@ -54,7 +54,7 @@ export class CollaborativeTeaching implements Objective {
       const d = sub(scratchOut.logits.detach(), student.logits);
       loss = add(loss, scale(mean(square(d)).reshape([1]), this.opts.gamma));
     }
-    const expert = trainers[0];
+    const expert = teachers[0];
     if (this.opts.beta !== 0 && expert) {
       const target = this.opts.target === 'student' ? student : scratchOut;
       this.pairs ??= matchAttentionGroups(sizes(target.features), sizes(expert.features));

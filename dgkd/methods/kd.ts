@@ -1,15 +1,15 @@
 // Cross-entropy and knowledge distillation objectives.
 //
 //   CE:              L = CE(z_s, y)
-//   Hinton KD / TAKD step (one trainer):   L = (1 − λ)·CE + λ·KD(z_s, z_t)
-//   DGKD (trainers 𝒯, |𝒯| = n + 1):       L = ceWeight·CE + λ·Σ_{t ∈ 𝒯} b_t·KD(z_s, z_t)
+//   Hinton KD / TAKD step (one teacher):   L = (1 − λ)·CE + λ·KD(z_s, z_t)
+//   DGKD (teachers 𝒯, |𝒯| = n + 1):       L = ceWeight·CE + λ·Σ_{t ∈ 𝒯} b_t·KD(z_s, z_t)
 // with KD(z_s, z_t) = T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)) and ceWeight = (n + 1)(1 − λ) by default (the
 // paper; the official code uses (1 − λ)). Stochastic teaching draws b_t per mini-batch from the run's RNG:
-// Bernoulli(p) redrawn until at least one trainer is kept (the paper), or exactly k trainers dropped uniformly
+// Bernoulli(p) redrawn until at least one teacher is kept (the paper), or exactly k teachers dropped uniformly
 // (the official code). KD terms are summed, not averaged.
 //
-// The summed loss grows with the number of trainers, so at one learning rate DGKD takes larger steps than KD,
-// which alone helps a short schedule. `normalise` divides the whole loss by the number of trainers — (1 − λ)·CE
+// The summed loss grows with the number of teachers, so at one learning rate DGKD takes larger steps than KD,
+// which alone helps a short schedule. `normalise` divides the whole loss by the number of teachers — (1 − λ)·CE
 // + λ·mean KD — so that a comparison can tell dense teaching from step size.
 
 import { add, klDivWithTemperature, scale, softmaxCrossEntropy, type KlReduction, type Rng, type Tensor } from '../../engine/index.ts';
@@ -28,17 +28,17 @@ export interface KdOptions {
   temperature: number;
   lambda: number;
   klReduction: KlReduction;
-  /** Multiplier of the CE term; default (number of trainers)·(1 − λ). */
+  /** Multiplier of the CE term; default (number of teachers)·(1 − λ). */
   ceWeight?: number;
   drop?: DropMode;
   keepProb?: number;
   dropK?: number;
-  /** Divide the whole loss by the number of trainers. */
+  /** Divide the whole loss by the number of teachers. */
   normalise?: boolean;
 }
 
-/** Which trainers teach this mini-batch (true = kept). Always at least one. */
-export function drawTrainers(n: number, mode: DropMode, rng: Rng, keepProb = 0.75, k = 1): boolean[] {
+/** Which teachers teach this mini-batch (true = kept). Always at least one. */
+export function drawTeachers(n: number, mode: DropMode, rng: Rng, keepProb = 0.75, k = 1): boolean[] {
   if (mode === 'none' || n === 0) return new Array(n).fill(true);
   if (mode === 'exact-k') {
     const drop = Math.min(k, n - 1); // never drop everyone
@@ -59,30 +59,30 @@ export class Distillation implements Objective {
   private batches = 0;
 
   constructor(
-    readonly numTrainers: number,
+    readonly numTeachers: number,
     readonly opts: KdOptions,
   ) {
-    if (numTrainers < 1) throw new RangeError('distillation needs at least one trainer');
-    this.name = numTrainers === 1 ? 'kd' : 'dgkd';
-    this.keptCounts = new Array(numTrainers).fill(0);
+    if (numTeachers < 1) throw new RangeError('distillation needs at least one teacher');
+    this.name = numTeachers === 1 ? 'kd' : 'dgkd';
+    this.keptCounts = new Array(numTeachers).fill(0);
   }
 
   get ceWeight(): number {
-    return this.opts.ceWeight ?? this.numTrainers * (1 - this.opts.lambda);
+    return this.opts.ceWeight ?? this.numTeachers * (1 - this.opts.lambda);
   }
 
-  loss({ student, trainers, labels, rng }: StepInputs) {
+  loss({ student, teachers, labels, rng }: StepInputs) {
     const { temperature, lambda, klReduction } = this.opts;
-    const kept = drawTrainers(trainers.length, this.opts.drop ?? 'none', rng, this.opts.keepProb, this.opts.dropK);
+    const kept = drawTeachers(teachers.length, this.opts.drop ?? 'none', rng, this.opts.keepProb, this.opts.dropK);
     this.batches++;
     kept.forEach((k, i) => k && this.keptCounts[i]++);
     const ce = softmaxCrossEntropy(student.logits, labels);
     let loss = this.ceWeight === 1 ? ce.loss : scale(ce.loss, this.ceWeight);
-    trainers.forEach((t, i) => {
+    teachers.forEach((t, i) => {
       if (!kept[i] || lambda === 0) return;
       loss = add(loss, scale(klDivWithTemperature(student.logits, t.logits, temperature, klReduction), lambda));
     });
-    if (this.opts.normalise && this.numTrainers > 1) loss = scale(loss, 1 / this.numTrainers);
+    if (this.opts.normalise && this.numTeachers > 1) loss = scale(loss, 1 / this.numTeachers);
     return { loss: loss as Tensor, correct: ce.correct };
   }
 

@@ -1,5 +1,5 @@
-// An objective turns one mini-batch's outputs into the loss to back-propagate. The trainer computes every
-// frozen trainer's logits (no grad, eval mode) before the student's forward pass, and nothing is read back.
+// An objective turns one mini-batch's outputs into the loss to back-propagate. The teacher computes every
+// frozen teacher's logits (no grad, eval mode) before the student's forward pass, and nothing is read back.
 
 import type { Rng, Tensor } from '../../engine/index.ts';
 import type { Classifier, ModelOutput } from '../models/index.ts';
@@ -10,8 +10,8 @@ export interface StepInputs {
   /** The model being trained (train mode), and any models trained alongside it (CTKD's scratch teacher). */
   student: ModelOutput;
   companions: ModelOutput[];
-  /** Frozen trainers' outputs, largest first, computed without gradients. */
-  trainers: ModelOutput[];
+  /** Frozen teachers' outputs, largest first, computed without gradients. */
+  teachers: ModelOutput[];
   /** The run's seeded generator for per-batch random choices (stochastic teaching). */
   rng: Rng;
 }
@@ -20,12 +20,12 @@ export interface Objective {
   readonly name: string;
   /** Models trained together with the student (same optimizer, same batches). */
   readonly companions?: Classifier[];
-  /** Whether trainers' feature maps are needed (attention transfer), not only their logits. */
-  readonly needsTrainerFeatures?: boolean;
+  /** Whether teachers' feature maps are needed (attention transfer), not only their logits. */
+  readonly needsTeacherFeatures?: boolean;
   loss(inputs: StepInputs): { loss: Tensor; correct: Tensor };
-  /** Aggregate statistics for the log (e.g. how often each trainer was kept), JSON-serialisable. */
+  /** Aggregate statistics for the log (e.g. how often each teacher was kept), JSON-serialisable. */
   stats?(): Record<string, unknown>;
-  /** State to restore on resume (counters); the RNG lives with the trainer. */
+  /** State to restore on resume (counters); the RNG lives with the teacher. */
   getState?(): unknown;
   setState?(s: unknown): void;
 }
