@@ -1,7 +1,7 @@
 // Conv2d input gradient as an implicit GEMM: dX[pixel, ci] = Σ_k A[pixel, k] · B[k, ci] with k = (ky, kx, co),
 // A[pixel, k] = dY[n, oy, ox, co] where (oy, ox) is the output that tap (ky, kx) of pixel (iy, ix) feeds —
 // oy = (iy + pad − ky) / stride when that divides exactly and lies inside the output, otherwise 0 — and
-// B[k, ci] = W[ky, kx, ci, co]: the weights transposed per tap, which engine/ops/conv2d.ts packs into Wt4
+// B[k, ci] = W[ky, kx, ci, co]: the weights transposed per tap, which engine/kernels/conv2d/ packs into Wt4
 // [KH, KW, Cout, C4·4] (rows padded to a multiple of 4) so that they load as vec4s. The weights are small; the
 // copy is cheap next to this kernel.
 // Layouts: dY [N, Ho, Wo, Cout], dX [N, H, W, Cin]. Register blocking as in conv2d_fwd.wgsl (dY gathered one

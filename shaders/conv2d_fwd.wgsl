@@ -1,7 +1,7 @@
 // Conv2d forward as an implicit GEMM: Y[pixel, co] = Σ_k A[pixel, k] · W[k, co] with k = (ky, kx, ci) and
 // A[pixel, k] = X[n, oy·s − pad + ky, ox·s − pad + kx, ci] (0 outside the image), never materialised.
 // Layouts: X [N, H, W, Cin] (NHWC), W4 = the weights [KH, KW, Cin, Cout] with rows padded to C4·4 columns
-// (engine/ops/conv2d.ts packs them when Cout % 4 != 0), Y [N, Ho, Wo, Cout].
+// (engine/kernels/conv2d/ packs them when Cout % 4 != 0), Y [N, Ho, Wo, Cout].
 // Register blocking as in matmul.wgsl (see there for why loads are what counts on CPU drivers): an invocation
 // owns TM pixels (WG apart, so the 8 lanes of a SIMD vector read neighbouring pixels) × TN output channels. The
 // weights come in vec4s of 4 output channels, but A is gathered one float per pixel and k: in NHWC, 4 pixels'

@@ -8,7 +8,7 @@
 //   all taps in order (ay = ax = 0, sy = sx = 1).
 // FLIP = 1 (input gradient): r = output channel, columns = input channels, Wb[u, v, r, c] = W[ky, kx, col, r].
 //   At stride 1 the taps are mirrored (ay = KH − 1, sy = −1, likewise in x); at stride S a row class of the
-//   input takes every S-th kernel row, mirrored (sy = −S), and all kernel columns in order (engine/ops/conv2d.ts).
+//   input takes every S-th kernel row, mirrored (sy = −S), and all kernel columns in order (engine/kernels/conv2d/).
 // The shape values it divides by are override constants: a division by a constant compiles to a multiply and
 // shift, while by a uniform value llvmpipe divides lane by lane (docs/cpu-drivers.md).
 override FLIP: u32 = 0u;

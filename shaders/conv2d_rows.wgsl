@@ -1,37 +1,21 @@
 // Direct 2-D convolution over row segments, with the weights in a uniform buffer: the fast path for small weight
-// blocks (engine/ops/conv2d.ts picks it when one column block of weights fits in 64 KB). Computes
+// blocks (engine/kernels/conv2d/ picks it when one column block of weights fits in 64 KB). Computes
 //   Y[n, oy, ox, c] = Σ_{ky, kx, r} X[n, s·oy − pad + ky, s·ox − pad + kx, r] · Wb[ky, kx, r, c]  (0 outside X)
 // with stride s, for the TN output columns c of this dispatch's column block. Serves the forward pass (X = input,
 // r = input channel, Wb = the weights) and the input gradient (X = dY, r = output channel, Wb = the weights
 // flipped in both taps and transposed, pad' = K − 1 − pad; at stride 2 per class of rows, see UP below):
-// engine/ops/conv2d.ts packs Wb either way (conv2d_pack_weights.wgsl).
+// engine/kernels/conv2d/ packs Wb either way (conv2d_pack_weights.wgsl).
 // The weights come from one of two small files compiled in front of this one, which declare binding 2 and
 // `rowWeights` (every invocation reads the same weights):
 // - conv2d_rows_wuniform.wgsl: a uniform buffer, which llvmpipe reads faster than a storage buffer at an address
 //   all lanes share (docs/cpu-drivers.md), though at a run-time index still lane by lane;
 // - conv2d_rows_wsubgroup.wgsl, where 8-invocation subgroups exist (Runtime.subgroups8): each lane reads one
 //   weight and subgroupBroadcast hands it to the others, measured cheaper still (docs/cpu-drivers.md).
-// Why it is faster than the implicit GEMM (conv2d_fwd.wgsl) on CPU drivers:
-// - the weights are cheap to read (above);
-// - an invocation owns TM neighbouring output pixels of one row. For each (ky, r) it loads the TM + KW − 1 input
-//   values under them once and reuses them for all KW taps: about 3× fewer lane-by-lane loads than gathering
-//   each (pixel, tap) for a 3×3 kernel. At stride s the window holds s·(TM − 1) + KW values, so the reuse falls
-//   with the stride; engine/ops/conv2d.ts (rowsFit) runs strides up to the kernel's width here.
-// - each accumulator takes its KW taps in a row before it is written back. On llvmpipe a value carried round a
-//   loop is written back with a blend under the loop's mask, and 128 accumulators do not fit in registers, so
-//   each write-back is also a store: once per KW multiply-adds now instead of once per multiply-add. Mesa would
-//   leave such a tap loop rolled (the loops around it are too large for it to unroll), so the dispatch has the
-//   loops spelled out in the text (engine/unroll.ts) on every driver. As first written, with the tap loop
-//   outermost, Mesa left that loop rolled too, and `xs[i + kx]` was indexed at run time: lane-by-lane loads from
-//   the stack. Forward / input gradient went from 14.6–16.4 to 18.3–21.9 GFLOP/s (lavapipe, same run), a
-//   ResNet-8 / ResNet-20 training step 1.05× (paired rounds). The same reordering measured 0.75–0.9× in the
-//   implicit GEMM (conv2d_fwd.wgsl: two input channels per step) and no change in the weight-gradient row
-//   kernel (two pixels per step), whose loops Mesa already unrolls; those keep their order.
-// Measured before that on lavapipe (round-robin medians): forward 64×32×32×16→16 19–20 vs 10–12 GFLOP/s for
-// the implicit GEMM, 64×16×16×32→32 13–16 vs 12–13; a ResNet-8 / ResNet-20 training step 5–11% faster. 16-pixel
-// segments beat 8 and 12 then; in the current loop order 8 is best (engine/ops/conv2d.ts, ROWS_TM). On
-// SwiftShader, 8-pixel segments: 2.6–3.1 vs 1.7–2.1 GFLOP/s then, 3.4 now.
-// A strided input gradient runs here one class of input rows at a time (engine/ops/conv2d.ts): the rows y0 + S·a
+// Why it beats the implicit GEMM (conv2d_fwd.wgsl) on CPU drivers: cheap shared weights (above); TM neighbouring
+// output pixels per invocation, so the TM + KW − 1 input values under a row of taps are loaded once for all KW
+// taps; and each accumulator takes its KW taps in a row, its loops spelled out in the text (engine/unroll.ts).
+// The measurements: docs/cpu-drivers.md, "The row convolution kernel".
+// A strided input gradient runs here one class of input rows at a time (engine/kernels/conv2d/): the rows y0 + S·a
 // take their gradient from the kernel rows that reach them (every S-th, mirrored), and along x each pixel takes
 // the taps that reach it (UP above).
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, YH, Wo, C] of which this

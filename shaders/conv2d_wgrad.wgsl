@@ -3,8 +3,8 @@
 // output pixel of the batch) is long and the output small, so the pixels are cut into `slices` of `chunk`
 // pixels; each slice writes its own partial result and a deterministic reduce pass (splitk_reduce.wgsl) sums them
 // in a fixed order (no atomics).
-// Layouts: X4 = X [N·H·W, Cin4·4] and dY4 = dY [N·Ho·Wo, C4·4], channels padded to a multiple of 4 (engine/ops/
-// conv2d.ts packs them when they are not), partial [slices, KH·KW·Cin, Cout].
+// Layouts: X4 = X [N·H·W, Cin4·4] and dY4 = dY [N·Ho·Wo, C4·4], channels padded to a multiple of 4 (engine/kernels/
+// conv2d/weight_grad.ts packs them when they are not), partial [slices, KH·KW·Cin, Cout].
 //
 // Register blocking as in matmul.wgsl (see there for why): an invocation owns TM rows k × TN output channels.
 // Its rows come in quads of 4 input channels of one tap, which are 4 neighbouring floats of X: one vec4 load

@@ -10,8 +10,8 @@
 // - the 8 invocations of a workgroup walk the same pixels (8 different row blocks), so dY's TN values per pixel
 //   are the same for all of them and come through rowB (gemm_b_subgroup.wgsl: one load per lane and subgroup
 //   broadcasts where 8-lane subgroups exist; gemm_b_storage.wgsl elsewhere), compiled in front of this file.
-// Layouts: X4 = X [N·H·W, Cin4·4] and dY [N·Ho·Wo, C4·4] with channels padded to a multiple of 4 (engine/ops/
-// conv2d.ts packs them when they are not), partial [slices, KH·KW·Cin, Cout].
+// Layouts: X4 = X [N·H·W, Cin4·4] and dY [N·Ho·Wo, C4·4] with channels padded to a multiple of 4 (engine/kernels/
+// conv2d/weight_grad.ts packs them when they are not), partial [slices, KH·KW·Cin, Cout].
 override TN: u32 = 16u;   // output channels per invocation: 16 (rowB's subgroup variant needs a multiple of 8)
 override WG: u32 = 8u;    // one SIMD vector / subgroup on llvmpipe
 override KW: u32 = 3u;    // kernel width, at most 3: sizes the window and the accumulator rows

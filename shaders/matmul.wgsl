@@ -1,23 +1,13 @@
 // C[M,N] = A[M,K] · B[K,N] as a sum of outer products: at each k, a column of A times a row of B. Each invocation
 // accumulates a TM×TN block of C in vec4 registers. Both operands come k-major, with rows padded to a multiple of
-// 4 floats so that they load as vec4s: At4 = Aᵀ [K][M4·4] and B4 = B [K][N4·4]. engine/ops/matmul.ts packs them
+// 4 floats so that they load as vec4s: At4 = Aᵀ [K][M4·4] and B4 = B [K][N4·4]. engine/kernels/matmul.ts packs them
 // (pack_vec4.wgsl) when the caller's layout differs: O(M·K + K·N) work next to the multiply's O(M·N·K).
 //
-// Why this shape, on CPU Vulkan drivers (llvmpipe runs 8 invocations as the 8 lanes of one SIMD vector):
-// - llvmpipe (Mesa 25) loads from a storage buffer lane by lane — extract the lane's address, bounds-check,
-//   load, insert — unless the address is a compile-time constant; lanes reading the same address do not help.
-//   Such a load costs about a dozen instructions per lane, an 8-wide FMA about four (with its register spills),
-//   so speed follows FMAs per load: TM·TN FMAs per k for TM/4 + TN/4 vec4 loads here. Reading B in vec4s made
-//   the kernel 1.4× faster than scalar loads, and A in vec4s (rows 4 at a time, which needs Aᵀ) another 1.4×.
-// - B's TN columns at each k are the same for every invocation of the workgroup: where subgroups are 8 lanes
-//   wide, each lane loads TN/8 of them and subgroupBroadcast shares them (gemm_b_subgroup.wgsl; 1.15–1.2× here),
-//   else they are read as vec4s (gemm_b_storage.wgsl). docs/cpu-drivers.md has the measured costs.
-// - the accumulators are vec4s over 4 columns; each A value is broadcast into vec4 FMAs with B's vec4s.
-// - invocation `lid` owns row quads q0 + g·WG (rows 4q..4q+3): neighbouring lanes read neighbouring 16 bytes.
-// - a plain step-1 k loop; the driver unrolls the g/e/j loops inside it (constant trip counts). 16×16 blocks
-//   are the largest it still unrolls well (see engine/ops/tiles.ts for the cliffs).
-// - no workgroup memory: a B tile shared through workgroup memory measured 1.5× slower (barriers, and reads
-//   from workgroup memory are lane by lane too).
+// Why this shape: on CPU drivers a storage-buffer load costs about a dozen instructions per lane and an 8-wide
+// FMA about four, so speed follows FMAs per load — TM·TN per k for TM/4 + TN/4 vec4 loads. B's row is the same
+// for the whole workgroup (read through rowB: gemm_b_subgroup.wgsl or gemm_b_storage.wgsl, compiled in front);
+// the accumulators are vec4s over 4 columns; lane `lid` owns row quads q0 + g·WG, so neighbouring lanes read
+// neighbouring 16 bytes; no workgroup memory. The measurements: docs/cpu-drivers.md, "The matmul kernel".
 override TM: u32 = 16u;   // rows of C per invocation: a multiple of 4, at most 16
 override TN: u32 = 16u;   // columns of C per invocation: a multiple of 4, at most 32
 override WG: u32 = 8u;    // invocations per workgroup

@@ -1,4 +1,4 @@
-// Checks what the subgroup-broadcast kernel variants assume (engine/runtime.ts detectSubgroups): subgroups are 8
+// Checks what the subgroup-broadcast kernel variants assume (engine/runtime/subgroups.ts): subgroups are 8
 // lanes wide, lane i of a workgroup's subgroup is local invocation i mod 8 (here in workgroups of 16, as the GEMM
 // kernels may run), and subgroupBroadcast hands every lane the value of the lane named. Each invocation writes 1
 // if all of that holds for it, else 0.

@@ -1,7 +1,7 @@
 // The launch shape of the contiguous vec4 kernels (unary, binary_same, pack_vec4), compiled in front of them:
 // each workgroup covers WG·PER consecutive vectors, and lane l takes vectors l, l + WG, …, so neighbouring lanes
 // touch neighbouring vectors at every step. llvmpipe runs each workgroup as a task with its own set-up, so few,
-// large ones (engine/ops/util.ts: VEC_WG, VEC_PER, vec4Grid). The kernel after this file defines
+// large ones (engine/kernels/grid.ts: VEC_WG, VEC_PER, vec4Grid). The kernel after this file defines
 // `vectors()`, how many vectors it writes, and `store(i)`, which writes vector i.
 override WG: u32 = 256u;
 override PER: u32 = 4u;

@@ -3,15 +3,7 @@
 // Defaults suit CPU Vulkan drivers (docs/cpu-drivers.md and the kernels' header comments); a tuned table for the
 // current adapter can replace them (setTiles), e.g. from a tuning run.
 //
-// Measured on lavapipe (llvmpipe, 2 cores, round-robin medians), what the defaults rely on:
-// - the kernels that read both operands in vec4s (matmul, conv weight gradient) are fastest with 16×16 blocks;
-//   the ones that gather one operand a float at a time (conv forward and input gradient) with 8×32, or 12×16 when
-//   there are at most 16 output columns.
-// - bigger blocks fall off a cliff: 16×32 7×, 8×64 5× slower. The driver's compiler (Mesa NIR: at most 32
-//   iterations and ~800 instructions per unrolled loop) then stops unrolling the block loops, or unrolls
-//   everything into one huge block that LLVM spills badly. 12-row blocks pay off at 16 columns (`narrow` below)
-//   but are 4× slower at 32.
-// - workgroups of 8 or 16 invocations (one or two 8-lane SIMD vectors) do as well as 64 and waste less on edges.
+// The defaults rely on measurements on lavapipe: docs/cpu-drivers.md, "Tile shapes".
 
 import { runtime } from '../runtime/index.ts';
 
@@ -28,11 +20,7 @@ const defaults: Record<string, Tile> = {
   conv_wgrad: { TM: 16, TN: 16, WG: 8 },
 };
 
-/**
- * For drivers whose kernels get their loops unrolled in the WGSL text (SwiftShader, see engine/unroll.ts): 4×8
- * blocks. Measured there (conv 16×32×32×16→16 forward, input and weight gradient): 4×8 1.7–2.2 GFLOP/s, 4×4 1.1–1.3, 8×4 1.5–1.9; 8×8 takes
- * SwiftShader ~20 s to compile per pipeline and 12×16 minutes, so nothing bigger is used there.
- */
+/** For drivers whose kernels get their loops unrolled in the WGSL text (engine/unroll.ts): 4×8 blocks, which compile in seconds there. */
 const small: Record<string, Tile> = {
   matmul: { TM: 4, TN: 8, WG: 16 },
   conv_fwd: { TM: 4, TN: 8, WG: 16 },
@@ -40,10 +28,7 @@ const small: Record<string, Tile> = {
   conv_wgrad: { TM: 4, TN: 8, WG: 16 },
 };
 
-/**
- * The gathering kernels with at most 16 output columns (e.g. 16 channels): taller blocks make up for the narrower
- * ones. 12×16 in workgroups of 8 measured 11–28% faster than 8×16 (64×32×32×16→16, input gradient / forward).
- */
+/** The gathering kernels with at most 16 output columns (e.g. 16 channels): taller blocks make up for the narrower ones. */
 const narrow: Record<string, Tile> = {
   conv_fwd: { TM: 12, TN: 16, WG: 8 },
   conv_dgrad: { TM: 12, TN: 16, WG: 8 },
@@ -113,8 +98,7 @@ export function getTiles(): Record<string, Tile> {
 
 /**
  * The weight gradient's block height for `quads` row quads (a tap and 4 input channels each): the tallest of TM,
- * 12 and 8 that computes the fewest padding quads. The 3-channel first layer has 9 quads: 12-row blocks cover
- * them exactly where 16-row blocks compute 12 (9.75 vs 7.97 GFLOP/s, 64×32×32×3→16, same run; 8 rows 8.79).
+ * 12 and 8 that computes the fewest padding quads (the RGB first layer's 9 quads fit 12-row blocks exactly).
  */
 function fitQuads(quads: number, TM: number): number {
   const waste = (tm: number) => Math.ceil(quads / (tm / 4)) * (tm / 4) - quads;
