@@ -70,6 +70,36 @@ it('the page has WebGPU and trains a small chain in its worker: the loss falls, 
   }
 });
 
+type DemoWindow = { dgkd: { start(c: object): void; pause(): void; resume(): void; state: { steps: number; paused: boolean; done: boolean; error: string } } };
+
+it('Stop holds the training between steps and Resume finishes it', async () => {
+  await page.evaluate(() =>
+    (window as unknown as DemoWindow).dgkd.start({ teacher: 'plain2', methods: [], epochs: 3, trainSize: 320, testSize: 32, batchSize: 16 }),
+  );
+  await page.waitForFunction(() => (window as unknown as DemoWindow).dgkd.state.steps >= 5, null, { timeout: 120_000, polling: 100 });
+  await page.evaluate(() => (window as unknown as DemoWindow).dgkd.pause());
+  await page.waitForFunction(() => (window as unknown as DemoWindow).dgkd.state.paused, null, { timeout: 30_000, polling: 100 });
+  const stoppedAt = await page.evaluate(() => (window as unknown as DemoWindow).dgkd.state.steps);
+  await page.waitForTimeout(2000);
+  const later = await page.evaluate(() => (window as unknown as DemoWindow).dgkd.state.steps);
+  expect(later - stoppedAt).toBeLessThanOrEqual(1); // at most the step that was in flight reports
+  expect(await page.isDisabled('#resume')).toBe(false);
+  await page.evaluate(() => (window as unknown as DemoWindow).dgkd.resume());
+  await page.waitForFunction(() => (window as unknown as DemoWindow).dgkd.state.done, null, { timeout: 300_000, polling: 500 });
+  const end = await page.evaluate(() => (window as unknown as DemoWindow).dgkd.state);
+  expect(end.error).toBe('');
+  expect(end.steps).toBe(60); // 3 epochs of 20 steps, none lost or repeated
+});
+
+it('without WebGPU the page says so and how to enable it', async () => {
+  const bare = await browser.newPage();
+  await bare.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  await bare.goto(url);
+  expect(await bare.textContent('#error')).toMatch(/This browser has no WebGPU.*--enable-unsafe-webgpu/);
+  expect(await bare.isDisabled('#start')).toBe(true);
+  await bare.close();
+});
+
 it(`a fixed-seed forward and backward pass gives Node's numbers (within ${TOLERANCE} relative)`, async () => {
   const inBrowser = await page.evaluate(() => (window as unknown as { dgkd: { check(): Promise<CheckResult> } }).dgkd.check());
   await initGpu({ log: false });

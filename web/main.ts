@@ -6,9 +6,11 @@ import { DEFAULT_CONFIG, type DemoConfig, type DemoMethod, type FromWorker, type
 import type { CheckResult } from './check.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const COLORS = ['#444', '#888', '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
+/** A colour per method, the same in both charts. */
+const COLORS: Record<string, string> = { Teacher: '#333', Assistant: '#999', NOKD: '#1f77b4', KD: '#ff7f0e', TAKD: '#2ca02c', DGKD: '#d62728' };
 
 interface Series {
+  method: string;
   losses: number[];
   accs: number[];
 }
@@ -23,6 +25,8 @@ const state = {
   seconds: 0,
   error: '',
   done: false,
+  /** Steps reported so far, over all stages. */
+  steps: 0,
 };
 
 let worker: Worker | null = null;
@@ -44,10 +48,11 @@ function onMessage(m: FromWorker): void {
       break;
     case 'stage':
       state.stage = m.stage;
-      state.series.set(m.stage, { losses: [], accs: [] });
+      state.series.set(m.stage, { method: m.method, losses: [], accs: [] });
       $('status').textContent = `stage ${m.index + 1} of ${m.total}: ${m.stage}`;
       break;
     case 'step': {
+      state.steps++;
       state.series.get(m.stage)?.losses.push(m.loss);
       $('step').textContent = `epoch ${m.epoch + 1}, step ${m.step}/${m.steps} — loss ${m.loss.toFixed(3)} — ${m.imagesPerSec.toFixed(0)} img/s`;
       if (m.step % 4 === 0 || m.step === m.steps) draw();
@@ -103,9 +108,22 @@ function readConfig(): DemoConfig {
   };
 }
 
+/** Shows a configuration in the form (a run started from the console or a test shows what it runs). */
+function showConfig(c: DemoConfig): void {
+  for (const k of ['teacher', 'assistant', 'student'] as const) {
+    const sel = $(k) as HTMLSelectElement;
+    if (!Array.from({ length: sel.options.length }, (_, i) => sel.options[i].value).includes(c[k])) sel.add(new Option(c[k]));
+    sel.value = c[k];
+  }
+  for (const m of ['nokd', 'kd', 'takd', 'dgkd'] as DemoMethod[]) ($(`m-${m}`) as HTMLInputElement).checked = c.methods.includes(m);
+  ($('epochs') as HTMLInputElement).value = String(c.epochs);
+  ($('trainSize') as HTMLInputElement).value = String(c.trainSize);
+}
+
 function start(config: DemoConfig = readConfig()): void {
   if (state.running) return;
-  Object.assign(state, { running: true, paused: false, done: false, rows: [], error: '', series: new Map() });
+  showConfig(config);
+  Object.assign(state, { running: true, paused: false, done: false, rows: [], error: '', series: new Map(), steps: 0 });
   $('error').hidden = true;
   $('results').innerHTML = '';
   ensureWorker().postMessage({ type: 'start', config });
@@ -118,46 +136,52 @@ function buttons(): void {
   ($('resume') as HTMLButtonElement).disabled = !state.running || !state.paused;
 }
 
-/** One SVG line chart: a polyline per series over a shared x range. */
-function chart(id: string, title: string, series: [string, number[]][], yMax: number | null): void {
+/** One SVG line chart (a polyline per series over a shared x range) with an HTML legend that wraps. */
+function chart(id: string, title: string, series: [string, string, number[]][], percent: boolean): void {
   const W = 460;
   const H = 220;
-  const pad = { l: 40, r: 10, t: 22, b: 22 };
-  const xs = Math.max(2, ...series.map(([, v]) => v.length));
-  const all = series.flatMap(([, v]) => v).filter(Number.isFinite);
-  const top = yMax ?? Math.max(1e-6, ...all) * 1.05;
+  const pad = { l: 44, r: 10, t: 22, b: 22 };
+  const xs = Math.max(2, ...series.map(([, , v]) => v.length));
+  const all = series.flatMap(([, , v]) => v).filter(Number.isFinite);
+  // Accuracy up to the next 10% above the best; losses up to the largest, so the curves fill the chart.
+  const top = percent ? Math.min(1, Math.ceil((Math.max(0.1, ...all) + 0.01) * 10) / 10) : Math.max(1e-6, ...all) * 1.05;
   const X = (i: number) => pad.l + (i / (xs - 1)) * (W - pad.l - pad.r);
   const Y = (v: number) => pad.t + (1 - Math.min(v, top) / top) * (H - pad.t - pad.b);
-  const lines = series.map(([name, v], k) => {
+  const color = (method: string) => COLORS[method] ?? '#555';
+  const lines = series.map(([name, method, v]) => {
     const pts = v.map((y, i) => `${X(i).toFixed(1)},${Y(y).toFixed(1)}`).join(' ');
-    return `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="1.6" points="${pts}"><title>${name}</title></polyline>`;
+    return `<polyline fill="none" stroke="${color(method)}" stroke-width="1.6" points="${pts}"><title>${name}</title></polyline>`;
   });
-  const legend = series.map(([name], k) => `<tspan fill="${COLORS[k % COLORS.length]}">■ ${name}  </tspan>`).join('');
+  const legend = series.map(([name, method]) => `<span style="color:${color(method)}">■ ${name}</span>`).join(' ');
   $(id).innerHTML =
-    `<svg viewBox="0 0 ${W} ${H + 16}" width="${W}" height="${H + 16}" font-size="11" font-family="sans-serif">` +
+    `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-size="11" font-family="sans-serif">` +
     `<text x="${pad.l}" y="14" font-weight="bold">${title}</text>` +
     `<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#999"/>` +
     `<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#999"/>` +
-    `<text x="4" y="${pad.t + 8}">${yMax === 1 ? '100%' : top.toFixed(2)}</text><text x="4" y="${H - pad.b}">0</text>` +
+    `<text x="4" y="${pad.t + 8}">${percent ? `${(top * 100).toFixed(0)}%` : top.toFixed(2)}</text><text x="4" y="${H - pad.b}">0</text>` +
     lines.join('') +
-    `<text x="${pad.l}" y="${H + 10}">${legend}</text></svg>`;
+    `</svg><div class="legend">${legend}</div>`;
 }
 
 function draw(): void {
   const entries = [...state.series.entries()];
-  chart('lossChart', 'training loss per step', entries.map(([n, s]) => [n, s.losses]), null);
-  chart('accChart', 'test accuracy per epoch', entries.map(([n, s]) => [n, [0, ...s.accs]]), 1);
+  chart('lossChart', 'training loss per step (each method’s own objective)', entries.map(([n, s]) => [n, s.method, s.losses]), false);
+  chart('accChart', 'test accuracy after each epoch', entries.map(([n, s]) => [n, s.method, [0, ...s.accs]]), true);
 }
 
 function table(): void {
+  const nokd = state.rows.find((r) => r.method === 'NOKD');
+  const delta = (r: ResultRow) => (nokd && r.arch === nokd.arch && r !== nokd ? `${((r.testAcc - nokd.testAcc) * 100 >= 0 ? '+' : '')}${((r.testAcc - nokd.testAcc) * 100).toFixed(2)}` : '');
   const rows = state.rows
-    .map((r) => `<tr><td>${r.method}</td><td>${r.arch}</td><td>${(r.testAcc * 100).toFixed(2)}%</td><td>${r.seconds.toFixed(1)} s</td></tr>`)
+    .map((r) => `<tr><td>${r.method}</td><td>${r.arch}</td><td>${(r.testAcc * 100).toFixed(2)}%</td><td>${delta(r)}</td><td>${r.seconds.toFixed(1)} s</td></tr>`)
     .join('');
-  $('results').innerHTML = `<table><thead><tr><th>Method</th><th>Model</th><th>Test accuracy</th><th>Time</th></tr></thead><tbody>${rows}</tbody></table>`;
+  $('results').innerHTML =
+    `<table><thead><tr><th>Method</th><th>Model</th><th>Test accuracy</th><th>Δ vs NOKD</th><th>Time</th></tr></thead><tbody>${rows}</tbody></table>` +
+    `<p class="sub">One seed, a few epochs: a demonstration, not a result (the command line reports means over seeds).</p>`;
 }
 
 function setup(): void {
-  if (!('gpu' in navigator)) {
+  if (!navigator.gpu) {
     $('error').textContent = NO_WEBGPU;
     $('error').hidden = false;
     ($('start') as HTMLButtonElement).disabled = true;

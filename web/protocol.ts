@@ -43,7 +43,7 @@ export type ToWorker = { type: 'start'; config: DemoConfig } | { type: 'pause' }
 
 export type FromWorker =
   | { type: 'ready'; adapter: string }
-  | { type: 'stage'; stage: string; index: number; total: number }
+  | { type: 'stage'; stage: string; method: string; index: number; total: number }
   | { type: 'step'; stage: string; epoch: number; step: number; steps: number; loss: number; imagesPerSec: number }
   | { type: 'epoch'; stage: string; epoch: number; trainLoss: number; testAcc: number }
   | { type: 'paused' }

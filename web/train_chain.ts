@@ -56,7 +56,7 @@ export async function trainChain(cfg: DemoConfig, post: (m: FromWorker) => void,
   const rows: ResultRow[] = [];
   const logitCache = new Map<Classifier, Float32Array>();
   for (const [index, s] of stages.entries()) {
-    post({ type: 'stage', stage: s.name, index, total: stages.length });
+    post({ type: 'stage', stage: s.name, method: s.method, index, total: stages.length });
     const t0 = performance.now();
     const teachers = s.teachers();
     for (const t of teachers) if (!logitCache.has(t)) logitCache.set(t, await logitsOf(t, train, TAKD_NORMALISATION));

@@ -6,7 +6,8 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, readDataFile, readNameList, type Dataset } from './dataset.ts';
+import { DataError, type Dataset } from './dataset.ts';
+import { readDataFile, readNameList } from './files.ts';
 
 export type CifarSplit = 'train' | 'test';
 

@@ -2,8 +2,6 @@
 // uint8 pixels in NHWC order (channel last) plus int32 labels. Keeping pixels as uint8 costs a quarter of the
 // memory of floats (50k CIFAR images = 150 MB as uint8), and normalisation happens per batch in loader.ts.
 
-import { existsSync, readFileSync } from 'node:fs';
-
 export interface Dataset {
   name: string; // e.g. 'cifar10/train'
   numClasses: number;
@@ -27,19 +25,6 @@ export class DataError extends Error {
 /** Bytes per image. */
 export function imageSize(ds: Pick<Dataset, 'height' | 'width' | 'channels'>): number {
   return ds.height * ds.width * ds.channels;
-}
-
-/**
- * Reads a whole file, turning "not found" into a DataError that names the file and says which files the
- * folder is expected to hold (`expected`), so that a wrong --data-dir is easy to fix.
- */
-export function readDataFile(path: string, expected: string): Buffer {
-  if (!existsSync(path)) throw new DataError(`missing data file ${path}; ${expected}`);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new DataError(`cannot read data file ${path}: ${(e as Error).message}`);
-  }
 }
 
 /** Throws DataError when a dataset's fields are inconsistent (sizes, label range); `what` names its source. */
@@ -80,13 +65,4 @@ export function channelStats(ds: Dataset): { mean: number[]; std: number[] } {
     std.push(Math.sqrt(Math.max(0, sq[c] / n - m * m)) / 255);
   }
   return { mean, std };
-}
-
-/** Reads an optional text file of names, one per line (blank lines dropped); undefined when absent. */
-export function readNameList(path: string): string[] | undefined {
-  if (!existsSync(path)) return undefined;
-  return readFileSync(path, 'utf8')
-    .split(/\r?\n/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 }

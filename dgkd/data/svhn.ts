@@ -5,7 +5,8 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, readDataFile, type Dataset } from './dataset.ts';
+import { DataError, type Dataset } from './dataset.ts';
+import { readDataFile } from './files.ts';
 import { readMat, type MatArray } from './matv5.ts';
 
 export type SvhnSplit = 'train' | 'test';

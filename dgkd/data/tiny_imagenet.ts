@@ -11,7 +11,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { DataError, readDataFile, type Dataset } from './dataset.ts';
+import { DataError, type Dataset } from './dataset.ts';
+import { readDataFile } from './files.ts';
 
 export type TinyImageNetSplit = 'train' | 'val';
 

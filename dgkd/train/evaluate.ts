@@ -4,7 +4,9 @@
 
 import { add, keep, noGrad, runtime, sum, tensor, tidy, topkCorrect, type Tensor } from '../../engine/index.ts';
 import type { Classifier } from '../models/index.ts';
-import { DataLoader, type Dataset, type Normalisation } from '../data/index.ts';
+import { DataLoader } from '../data/loader.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { Normalisation } from '../data/augment.ts';
 
 /**
  * Runs `step` on every batch of `data` in dataset order, with `model` in eval mode and no augmentation: `step`
