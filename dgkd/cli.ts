@@ -52,8 +52,8 @@ export type EvalCommand = {
 };
 
 export type Command =
-  | { kind: 'run'; config: ExperimentConfig; download: boolean; origin: string }
-  | { kind: 'sweep'; config: ExperimentConfig; download: boolean; origin: string; temperatures: number[]; lambdas: number[] }
+  | { kind: 'run'; config: ExperimentConfig; download: boolean; origin: string; queue?: string }
+  | { kind: 'sweep'; config: ExperimentConfig; download: boolean; origin: string; queue?: string; temperatures: number[]; lambdas: number[] }
   | { kind: 'models'; classes: number; json: boolean }
   | EvalCommand
   | { kind: 'export'; checkpoint: string; out: string }
@@ -186,7 +186,7 @@ function parseSweep(args: string[]): Command {
 }
 
 /** Options that say where and how a preset runs, not what it trains: a preset with only these keeps its name. */
-const RUN_CONTROL = new Set(['out', 'quiet', 'resume', 'dataDir']);
+const RUN_CONTROL = new Set(['out', 'quiet', 'resume', 'dataDir', 'store']);
 
 export function parseArgs(argv: string[]): Command {
   const args = [...argv];
@@ -236,7 +236,8 @@ export function parseArgs(argv: string[]): Command {
     `${cfg.dataset}, ${[cfg.teacher, ...cfg.assistants, cfg.student].join(' → ')}, ` +
     `${cfg.compare ? 'every method' : cfg.method}, ${cfg.recipe.epochs} epoch${cfg.recipe.epochs === 1 ? '' : 's'}, ` +
     `${cfg.seeds} seed${cfg.seeds === 1 ? '' : 's'}`;
-  return { kind: 'run', config: cfg, download: commandOptions.has('--download'), origin };
+  const queue = commandOptions.get('--queue') as string | undefined;
+  return { kind: 'run', config: cfg, download: commandOptions.has('--download'), origin, ...(queue ? { queue } : {}) };
 }
 
 /**
@@ -247,7 +248,7 @@ export function validate(c: ExperimentConfig): void {
   for (const o of EXPERIMENT_OPTIONS) {
     if (!o.key || !o.type) continue;
     const v = getPath(c, o.key);
-    if (v === undefined && (o.key === 'dataDir' || o.key === 'ctkd.scratch')) continue;
+    if (v === undefined && (o.key === 'dataDir' || o.key === 'ctkd.scratch' || o.key === 'store')) continue;
     if (o.key === 'name' && v === '') continue; // named after the method, dataset and student once valid
     checkValue(o.type, v, o.flag, typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
   }

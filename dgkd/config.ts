@@ -33,6 +33,8 @@ export interface KdSettings {
 export interface ExperimentConfig {
   name: string;
   out: string;
+  /** Where stages' checkpoints live (`<store>/_cache/<stage key>/`); default: --out. Shared by queue workers. */
+  store?: string;
   dataset: string;
   dataDir?: string;
   /**

@@ -206,6 +206,9 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
   { group: 'The run', flag: '--name', key: 'name', type: text('NAME', "a folder name of letters, digits, '.', '_' or '-' (not '.' or '..')", RUN_NAME),
     help: 'the run’s folder inside --out (default: from method, dataset and student)' },
   { group: 'The run', flag: '--out', key: 'out', type: text('DIR', 'a folder name', /\S/), help: 'where runs are written' },
+  { group: 'The run', flag: '--store', key: 'store', type: text('DIR', 'a folder name', /\S/), help: 'stages’ checkpoints (default: --out); with --queue, storage every worker shares' },
+  { group: 'The run', flag: '--queue', type: text('URL', 'a redis:// URL', /^rediss?:\/\/\S+$/),
+    help: 'run the stages as jobs on this Redis (BullMQ) for `tsx dgkd/worker.ts` processes (README, "Many machines")' },
   { group: 'The run', flag: '--resume', key: 'resume', sets: true, help: 'continue an interrupted run with the same settings' },
   { group: 'The run', flag: '--quiet', key: 'quiet', sets: true, help: 'no progress lines' },
 ];

@@ -18,6 +18,7 @@ import { fit, LAST, logitsOf, type FitResult, type Recipe } from './train/traine
 import { writeFileAtomic } from './train/atomic.ts';
 import { Progress } from './train/progress.ts';
 import { checkRunState, keepEarlierRun } from './run_folder.ts';
+import { stageDir } from './stage_dir.ts';
 import type { ExperimentConfig, KdSettings, Method } from './config.ts';
 import { buildTable, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
 
@@ -283,8 +284,9 @@ export async function runStage(
   progress: Progress,
   signal: { stop: boolean },
   logitCache: LogitCache = new Map(),
+  trainedElsewhere: ReadonlySet<string> = new Set(),
 ): Promise<StageResult> {
-  const dir = join(cfg.out, '_cache', stage.key);
+  const dir = stageDir(cfg, stage.key);
   const donePath = join(dir, 'done.json');
   const model = createModel(stage.arch, modelShape(data, stage.seed));
   const params = model.parameterCount();
@@ -292,6 +294,7 @@ export async function runStage(
     if (existsSync(donePath)) {
       const result = JSON.parse(readFileSync(donePath, 'utf8')).result as FitResult;
       if (result.bestEpoch !== undefined) {
+        if (trainedElsewhere.has(stage.key)) return { result, params, reused: false };
         progress.log(`[${stage.name}] reusing the trained stage in ${dir}`);
         return { result, params, reused: true };
       }
@@ -349,7 +352,7 @@ export async function runStage(
 
 /** A finished stage's final weights, as a frozen teacher. */
 function loadTrained(cfg: ExperimentConfig, stage: Stage, data: Data): Classifier {
-  const path = join(cfg.out, '_cache', stage.key, LAST);
+  const path = join(stageDir(cfg, stage.key), LAST);
   const m = createModel(stage.arch, modelShape(data, stage.seed));
   applyCheckpoint(readCheckpoint(path), path, m, null);
   m.eval();
@@ -399,7 +402,18 @@ export interface Variant {
  * variant otherwise) — and rewrites summary.json, report.md, curves.svg and stages/<stage>.jsonl after every
  * finished stage, so that a long run has a partial table at any moment.
  */
-export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boolean } = { stop: false }, variants?: Variant[]): Promise<Summary> {
+/**
+ * Trains stages somewhere else — queue workers (dgkd/queue/coordinator.ts) — before the run reads their results
+ * from the store; resolves with the keys of the stages it trained, once every stage is done.
+ */
+export type StageExecutor = (stages: Stage[], progress: Progress) => Promise<Set<string>>;
+
+export async function runExperiment(
+  cfg: ExperimentConfig,
+  signal: { stop: boolean } = { stop: false },
+  variants?: Variant[],
+  executor?: StageExecutor,
+): Promise<Summary> {
   const progress = new Progress(cfg.quiet);
   const data = loadData(cfg);
   const runDir = join(cfg.out, cfg.name);
@@ -414,7 +428,8 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
   const unique = new Map<string, Stage>();
   for (const p of plans) for (const { plan } of p.plans) for (const s of plan.stages) if (!unique.has(s.key)) unique.set(s.key, s);
   checkAttentionPairs(cfg, [...unique.values()], data);
-  checkRunState(cfg, runDir, [...unique.values()]);
+  // Queue workers always resume a stage's checkpoint: an interrupted stage is their normal case.
+  if (!executor) checkRunState(cfg, runDir, [...unique.values()]);
   mkdirSync(runDir, { recursive: true }); // a folder that cannot be made fails now, not after the first stage
   const kept = keepEarlierRun(runDir, cfg.resume);
   if (kept) progress.log(`note: ${runDir} held an earlier run; this one replaces it, and its reports are kept in ${kept}`);
@@ -435,6 +450,7 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
   const curves: Curve[] = [];
   const logitCache: LogitCache = new Map();
   const started = Date.now();
+  const remote = executor ? await executor([...unique.values()], progress) : new Set<string>();
   const write = () => {
     const summary: Summary = {
       name: cfg.name,
@@ -459,7 +475,7 @@ export async function runExperiment(cfg: ExperimentConfig, signal: { stop: boole
       for (const stage of plan.stages) {
         if (!results.has(stage.key)) {
           progress.beginStage(stage.name, cost(stage), seed);
-          const r = await runStage(cfg, stage, data, progress, signal, logitCache);
+          const r = await runStage(cfg, stage, data, progress, signal, logitCache, remote);
           progress.endStage(r.reused);
           results.set(stage.key, r);
           stagesOut.push(stageSummary(stage, r));

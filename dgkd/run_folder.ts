@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ExperimentConfig } from './config.ts';
 import { readCheckpoint } from './train/checkpoint.ts';
 import { LAST } from './train/trainer.ts';
+import { stageDir } from './stage_dir.ts';
 
 export class RunStateError extends Error {
   override name = 'RunStateError';
@@ -37,7 +38,7 @@ export function settingsDiff(before: unknown, now: ExperimentConfig): string[] {
 export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { name: string; key: string }[]): void {
   if (!cfg.resume) {
     for (const s of stages) {
-      const dir = join(cfg.out, '_cache', s.key);
+      const dir = stageDir(cfg, s.key);
       const last = join(dir, LAST);
       if (existsSync(last) && !existsSync(join(dir, 'done.json'))) {
         let epoch = '?';

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import type { ExperimentConfig } from './config.ts';
-import { runExperiment, type Variant } from './pipeline.ts';
+import { runExperiment, type StageExecutor, type Variant } from './pipeline.ts';
 import { writeFileAtomic } from './train/atomic.ts';
 import { heatmapSvg } from './plots.ts';
 import type { Summary } from './report.ts';
@@ -17,11 +17,16 @@ export interface SweepGrid {
 
 export const gridLabel = (T: number, lambda: number) => `T=${T} λ=${lambda}`;
 
-export async function runSweep(cfg: ExperimentConfig, grid: SweepGrid, signal: { stop: boolean } = { stop: false }): Promise<{ summary: Summary; markdown: string }> {
+export async function runSweep(
+  cfg: ExperimentConfig,
+  grid: SweepGrid,
+  signal: { stop: boolean } = { stop: false },
+  executor?: StageExecutor,
+): Promise<{ summary: Summary; markdown: string }> {
   const variants: Variant[] = grid.temperatures.flatMap((T) =>
     grid.lambdas.map((lambda) => ({ label: gridLabel(T, lambda), tag: `-T${T}-l${lambda}`, kd: { ...cfg.kd, temperature: T, lambda } })),
   );
-  const summary = await runExperiment(cfg, signal, variants);
+  const summary = await runExperiment(cfg, signal, variants, executor);
   const cell = (T: number, lambda: number) => summary.table.find((r) => r.method === gridLabel(T, lambda));
   const mean = grid.temperatures.map((T) => grid.lambdas.map((l) => cell(T, l)?.best.mean ?? NaN));
   const std = grid.temperatures.map((T) => grid.lambdas.map((l) => cell(T, l)?.best.std ?? 0));

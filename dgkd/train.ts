@@ -16,6 +16,8 @@ import { DataError } from './data/index.ts';
 import { CheckpointError, applyCheckpoint, nonFiniteTensors, readCheckpoint } from './train/checkpoint.ts';
 import { exportModel } from './train/export.ts';
 import { DownloadError, downloadDataset } from './data/download.ts';
+import { QueueError, checkRedis } from './queue/connection.ts';
+import { StageFailures, queueExecutor } from './queue/coordinator.ts';
 import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
 import { TAKD_NORMALISATION } from './data/index.ts';
 import { paperConfig } from './config.ts';
@@ -37,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(`wrote ${cmd.out}: ${ck.meta.arch}, ${tensors} tensors (a PyTorch state dict; dgkd/pytorch/models.py loads it)`);
     return 0;
   }
+  // Redis first: an unreachable queue must fail before anything is written.
+  if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.queue) await checkRedis(cmd.queue);
   if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.download) await downloadDataset(cmd.config.dataset, cmd.config.dataDir);
   await initGpu();
   if (cmd.kind === 'models') {
@@ -100,12 +104,13 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   if (cmd.kind === 'sweep') {
-    const { markdown } = await runSweep(cmd.config, { temperatures: cmd.temperatures, lambdas: cmd.lambdas }, signal);
+    const executor = cmd.queue ? queueExecutor(cmd.queue, cmd.config) : undefined;
+    const { markdown } = await runSweep(cmd.config, { temperatures: cmd.temperatures, lambdas: cmd.lambdas }, signal, executor);
     console.log(`\n${markdown}`);
     console.log(`wrote ${cmd.config.out}/${cmd.config.name}/sweep.md, heatmap.svg, summary.json, report.md, curves.svg`);
     return 0;
   }
-  const summary = await runExperiment(cmd.config, signal);
+  const summary = await runExperiment(cmd.config, signal, undefined, cmd.queue ? queueExecutor(cmd.queue, cmd.config) : undefined);
   console.log(`\n${formatTable(summary.table, summary.selection)}\n\n${tableNotes(summary)}\n`);
   console.log(`wrote ${cmd.config.out}/${cmd.config.name}/summary.json, report.md, curves.svg (${summary.seconds.toFixed(0)} s)`);
   return 0;
@@ -115,7 +120,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const err = e as Error;
-    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError, RunStateError, DownloadError];
+    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError, RunStateError, DownloadError, QueueError];
     if (known.some((k) => err instanceof k)) {
       console.error(`error: ${err.message}`);
       if (err instanceof UsageError) console.error('(run with --help for the options)');
@@ -125,6 +130,10 @@ main(process.argv.slice(2)).then(
     if (fsProblem) {
       console.error(`error: ${fsProblem}`);
       process.exit(2);
+    }
+    if (err instanceof StageFailures) {
+      console.error(`error: ${err.message}`);
+      process.exit(err.badInput ? 2 : 1);
     }
     if (err instanceof NonFiniteLossError) {
       console.error(`error: ${err.message}`);

@@ -1,0 +1,48 @@
+// One stage of a queue job, in its own process (started by worker.ts, which keeps the job's lock renewed while
+// this trains): reads the job from stdin, trains the stage into the store — resuming its last checkpoint if an
+// earlier attempt left one — and exits. 0: trained (or found trained); 2: bad input (no retry helps); 3: the
+// loss diverged (deterministic: no retry helps either); 130/143: stopped by a signal after saving; 1: anything
+// else (retried). The reason goes to the worker over IPC. If the worker dies, so does this process: a stage
+// must never be trained by two processes at once.
+
+import { initGpu } from '../../engine/node/dawn.ts';
+import { GpuError } from '../../engine/index.ts';
+import { loadData, runStage } from '../pipeline.ts';
+import { Progress } from '../train/progress.ts';
+import { Interrupted, NonFiniteLossError } from '../train/trainer.ts';
+import { DataError } from '../data/index.ts';
+import { CheckpointError } from '../train/checkpoint.ts';
+import { AttentionMatchError } from '../methods/attention_pairs.ts';
+import { describeFsError } from '../fs_errors.ts';
+import type { StageJob } from './connection.ts';
+
+/** Tells the worker how the stage ended, then exits (the GPU device would keep the process alive otherwise). */
+const report = (code: number, message: string) => {
+  if (process.send) process.send({ code, message }, () => process.exit(code));
+  else process.exit(code);
+};
+
+process.on('disconnect', () => process.exit(70));
+
+async function main(): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StageJob & { store: string };
+  const cfg = { ...job.cfg, store: job.store, resume: true };
+  const signal = { stop: false };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (signal.stop = true));
+  await initGpu({ log: false });
+  const data = loadData(cfg);
+  // The worker's log says what it trains whatever the coordinator's --quiet.
+  const r = await runStage(cfg, job.stage, data, new Progress(false), signal);
+  report(0, r.reused ? 'already trained' : `trained: best test ${(r.result.bestAcc * 100).toFixed(2)}%`);
+}
+
+main().catch((e: unknown) => {
+  const err = e as Error;
+  const fs = describeFsError(err);
+  if ([DataError, CheckpointError, AttentionMatchError].some((k) => err instanceof k) || fs) report(2, fs ?? err.message);
+  else if (err instanceof NonFiniteLossError) report(3, err.message);
+  else if (err instanceof Interrupted) report(143, err.message);
+  else report(1, err instanceof GpuError ? err.message : (err?.stack ?? String(e)));
+});

@@ -1,0 +1,113 @@
+// A queue worker: `tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--concurrency 1] [--stall-seconds 30]`.
+// Takes stage jobs from the queue (dgkd/queue/coordinator.ts submits them) and trains each in a child process
+// (dgkd/queue/stage_process.ts), reading the stages it learns from and writing its own under DIR — storage every
+// worker and the coordinator share. One worker per GPU. While a child trains, this process only keeps the job's
+// lock renewed, so a long step never looks like a stall; if this process dies (even by SIGKILL), its child
+// follows, and after --stall-seconds another worker takes the job and resumes the stage's last checkpoint.
+// Exit codes: 0 after SIGINT/SIGTERM (current stages stopped after saving, to be resumed), 2 bad input.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { QUEUE_NAME, QueueError, checkRedis, connectionOptions, type StageJob } from './queue/connection.ts';
+import { BAD_INPUT } from './queue/coordinator.ts';
+import { UsageError } from './options.ts';
+import { describeFsError } from './fs_errors.ts';
+
+const USAGE = `Usage: tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--concurrency N] [--stall-seconds S]
+  Trains the stages a coordinator (tsx dgkd/train.ts … --queue URL --store DIR) submits. DIR: the stages'
+  checkpoints, on storage every worker and the coordinator share. --concurrency: stages at once (default 1, one
+  per GPU). --stall-seconds: how long a dead worker's stage waits before another worker takes it (default 30).`;
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const children = new Set<ChildProcess>();
+
+function parse(argv: string[]) {
+  const o = { queue: '', store: '', concurrency: 1, stallSeconds: 30 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[++i];
+    if (v === undefined) throw new UsageError(`${a}: missing value`);
+    if (a === '--queue') o.queue = v;
+    else if (a === '--store') o.store = v;
+    else if (a === '--concurrency' || a === '--stall-seconds') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${a}: expected a positive integer, got '${v}'`);
+      if (a === '--concurrency') o.concurrency = n;
+      else o.stallSeconds = n;
+    } else throw new UsageError(`unknown option '${a}'\n${USAGE}`);
+  }
+  if (!o.queue || !o.store) throw new UsageError(`--queue and --store are required\n${USAGE}`);
+  return o;
+}
+
+/** Trains one job's stage in a child process; throws what BullMQ should do with a failure. */
+function trainInChild(job: StageJob, store: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'dgkd/queue/stage_process.ts')], {
+      cwd: root,
+      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
+    });
+    children.add(child);
+    let outcome: { code: number; message: string } | null = null;
+    child.on('message', (m) => (outcome = m as { code: number; message: string }));
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      const o = outcome ?? { code: code ?? 1, message: `the stage process ended (${signal ?? `exit ${code}`})` };
+      if (o.code === 0) done(o.message);
+      else if (o.code === 2 || o.code === 3) fail(new UnrecoverableError(`${BAD_INPUT}${o.message}`));
+      else fail(new Error(o.message));
+    });
+    child.stdin!.end(JSON.stringify({ ...job, store }));
+  });
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const o = parse(argv);
+  await checkRedis(o.queue);
+  const store = resolve(o.store);
+  mkdirSync(store, { recursive: true });
+  const worker = new Worker<StageJob>(QUEUE_NAME, async (job) => trainInChild(job.data, store), {
+    connection: connectionOptions(o.queue),
+    concurrency: o.concurrency,
+    lockDuration: o.stallSeconds * 1000,
+    stalledInterval: o.stallSeconds * 1000,
+    maxStalledCount: 5,
+  });
+  worker.on('active', (job) => console.error(`[worker ${process.pid}] ${job.data.stage.name}: started (attempt ${job.attemptsMade + 1})`));
+  worker.on('completed', (job, result) => console.error(`[worker ${process.pid}] ${job.data.stage.name}: ${result}`));
+  worker.on('failed', (job, e) => console.error(`[worker ${process.pid}] ${job?.data.stage.name}: failed: ${e.message}`));
+  worker.on('error', (e) => console.error(`[worker ${process.pid}] ${e.message}`));
+  console.error(`[worker ${process.pid}] waiting for stages on ${o.queue} (store ${store}, concurrency ${o.concurrency})`);
+  await new Promise<void>((stop) => {
+    const quit = () => {
+      for (const c of children) c.kill('SIGTERM'); // they save after the current step; the job is retried later
+      stop();
+    };
+    process.once('SIGINT', quit);
+    process.once('SIGTERM', quit);
+  });
+  await worker.close();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as Error;
+    const fs = describeFsError(err);
+    if (err instanceof UsageError || err instanceof QueueError || fs) {
+      console.error(`error: ${fs ?? err.message}`);
+      process.exit(2);
+    }
+    console.error(err?.stack ?? String(e));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,168 @@
+// Stages across machines: a real redis-server on a free loopback port (no persistence), real worker processes
+// and coordinators through the command line. A worker SIGKILLed mid-stage: another takes the job over after the
+// stall interval and resumes the stage's checkpoint, and the run ends bit-identical to the in-process run. Two
+// coordinators submitting one pipeline train each stage once. Redis down: exit 2 with the URL, nothing written.
+// A stage that fails on bad input fails its dependants, without retries.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decodeSafetensors } from '../engine/io/safetensors.ts';
+import { checkRedis } from '../dgkd/queue/connection.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'dgkd-queue-'));
+const ARGS = ['--preset', 'paper', '--dataset', 'synthetic', '--method', 'dgkd', '--teacher', 'plain3', '--assistants', 'plain2',
+  '--student', 'plain2', '--synthetic-train', '512', '--synthetic-test', '64', '--epochs', '3', '--batch-size', '32', '--lr', '0.01',
+  '--no-augment', '--quiet'];
+const STALL_SECONDS = 2;
+
+const freePort = () =>
+  new Promise<number>((done) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => done(port));
+    });
+  });
+
+type Proc = { child: ChildProcess; out: () => string; exit: Promise<number | null> };
+const procs: ChildProcess[] = [];
+/** A node process of the CLI in its own process group (so that a SIGKILL takes its children too). */
+function start(script: string, args: string[]): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, detached: true, env: { ...process.env, DGKD_QUIET: '1' } });
+  procs.push(child);
+  let text = '';
+  child.stdout!.on('data', (d) => (text += d));
+  child.stderr!.on('data', (d) => (text += d));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, out: () => text, exit };
+}
+const killGroup = (p: Proc, signal: NodeJS.Signals = 'SIGKILL') => {
+  try {
+    process.kill(-p.child.pid!, signal);
+  } catch {
+    /* already gone */
+  }
+};
+
+let url = '';
+beforeAll(async () => {
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  procs.push(redis);
+  url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await checkRedis(url);
+      break;
+    } catch (e) {
+      if (i > 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+
+afterAll(() => {
+  for (const p of procs) {
+    try {
+      if (p.pid) process.kill(p.spawnargs[0] === 'redis-server' ? p.pid : -p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+/** Each stage's tensors, by stage name: what "bit-identical" compares. */
+function checkpoints(store: string, stages: { name: string; key: string }[]): Record<string, Record<string, number[]>> {
+  const out: Record<string, Record<string, number[]>> = {};
+  for (const s of stages) {
+    const ck = decodeSafetensors(new Uint8Array(readFileSync(join(store, '_cache', s.key, 'last.safetensors'))), s.name);
+    out[s.name] = Object.fromEntries(Object.entries(ck.tensors).map(([k, t]) => [k, Array.from(t.data as Float32Array)]));
+  }
+  return out;
+}
+const summaryOf = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
+const accuracies = (summary: { table: { method: string; best: unknown; final: unknown }[] }) => summary.table.map((r) => [r.method, r.best, r.final]);
+const countLines = (text: string, pattern: RegExp) => text.split('\n').filter((l) => pattern.test(l)).length;
+
+describe('the pipeline on a queue', () => {
+  let reference: ReturnType<typeof summaryOf>;
+  it('in-process reference run', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...ARGS, '--out', join(work, 'ref'), '--name', 'run'], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    reference = summaryOf(join(work, 'ref', 'run'));
+    expect(reference.stages.map((s: { name: string }) => s.name)).toEqual(['teacher-plain3', 'assistant-plain2-from-plain3', 'student-plain2-dgkd']);
+  });
+
+  it('two workers, one SIGKILLed mid-stage: the other resumes the stage and the run ends bit-identical', async () => {
+    const store = join(work, 'store');
+    const worker = (name: string) => start('dgkd/worker.ts', ['--queue', url, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+    const a = worker('a');
+    const coordinator = start('dgkd/train.ts', [...ARGS, '--queue', url, '--store', store, '--out', join(work, 'q'), '--name', 'run']);
+    // Wait until worker a has saved the teacher after its first epoch (the stage is not done).
+    const teacherDir = join(store, '_cache', reference.stages[0].key);
+    for (let i = 0; !existsSync(join(teacherDir, 'last.safetensors')); i++) {
+      if (i > 1200) throw new Error(`worker a never checkpointed the teacher:\n${a.out()}\n${coordinator.out()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    killGroup(a);
+    expect(existsSync(join(teacherDir, 'done.json'))).toBe(false);
+    const b = worker('b');
+    const code = await coordinator.exit;
+    expect(code, `${coordinator.out()}\n--- worker b:\n${b.out()}`).toBe(0);
+    expect(b.out()).toMatch(/\[teacher-plain3\] resuming after epoch [12] from/);
+    const queued = summaryOf(join(work, 'q', 'run'));
+    expect(accuracies(queued)).toEqual(accuracies(reference));
+    expect(checkpoints(store, reference.stages)).toEqual(checkpoints(join(work, 'ref'), reference.stages));
+    // No stage trained to completion twice: one final epoch line per stage across both workers.
+    for (const s of reference.stages) expect(countLines(a.out() + b.out(), new RegExp(`^\\[${s.name}\\] epoch 3/3`))).toBe(1);
+    killGroup(b, 'SIGTERM');
+    expect(await b.exit).toBe(0);
+  });
+
+  it('two coordinators submitting the same pipeline train each stage once', async () => {
+    const store = join(work, 'store2');
+    const w = start('dgkd/worker.ts', ['--queue', url, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+    const c1 = start('dgkd/train.ts', [...ARGS, '--queue', url, '--store', store, '--out', join(work, 'c1'), '--name', 'run']);
+    const c2 = start('dgkd/train.ts', [...ARGS, '--queue', url, '--store', store, '--out', join(work, 'c2'), '--name', 'run']);
+    expect(await c1.exit, `${c1.out()}\n--- worker:\n${w.out()}`).toBe(0);
+    expect(await c2.exit, `${c2.out()}\n--- worker:\n${w.out()}`).toBe(0);
+    for (const s of reference.stages) expect(countLines(w.out(), new RegExp(`^\\[${s.name}\\] training `))).toBe(1);
+    expect(accuracies(summaryOf(join(work, 'c2', 'run')))).toEqual(accuracies(reference));
+    killGroup(w, 'SIGTERM');
+    await w.exit;
+  });
+
+  it('a stage failing on bad input fails its dependants, with no retries', async () => {
+    // The teacher arrives in the store trained, but its checkpoint is garbage: the assistant cannot load it.
+    const store = join(work, 'store3');
+    const key = reference.stages[0].key;
+    cpSync(join(work, 'ref', '_cache', key), join(store, '_cache', key), { recursive: true });
+    writeFileSync(join(store, '_cache', key, 'last.safetensors'), 'not a checkpoint');
+    const w = start('dgkd/worker.ts', ['--queue', url, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+    const c = start('dgkd/train.ts', [...ARGS, '--queue', url, '--store', store, '--out', join(work, 'c3'), '--name', 'run']);
+    expect(await c.exit, c.out()).toBe(2);
+    expect(c.out(), `${c.out()}\n--- worker:\n${w.out()}`).toMatch(/2 of 3 stages failed:\n {2}assistant-plain2-from-plain3: bad input: .*last\.safetensors.*\n {2}student-plain2-dgkd: not trained: it learns from assistant-plain2-from-plain3, which failed/);
+    expect(countLines(w.out(), /assistant-plain2-from-plain3: started/)).toBe(1);
+    killGroup(w, 'SIGTERM');
+    await w.exit;
+  });
+
+  it('Redis unreachable: exit 2 naming the URL, nothing written', async () => {
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...ARGS, '--queue', dead, '--store', join(work, 'never'), '--out', join(work, 'never-out')], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`--queue ${dead.replace(/[/.]/g, '\\$&')}: cannot reach Redis`));
+    expect(readdirSync(work)).not.toContain('never');
+    expect(readdirSync(work)).not.toContain('never-out');
+    const w = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/worker.ts', '--queue', dead, '--store', join(work, 'never')], { cwd: root, encoding: 'utf8' });
+    expect(w.status).toBe(2);
+    expect(w.stderr).toMatch(/cannot reach Redis/);
+  });
+});
