@@ -274,7 +274,8 @@ export function helpLines(options: OptionSpec[], defaultsOf: Record<string, Reco
       group = o.group;
     }
     const meta = o.type?.meta ?? '';
-    const spelled = [...(o.aliases ?? []), o.flag].join(', ') + (meta ? ` ${meta}` : '') + (o.negation ? ` | ${o.negation}` : '');
+    // Short aliases (-T) are shown; long ones are old spellings, still accepted but not advertised.
+    const spelled = [...(o.aliases ?? []).filter((a) => !a.startsWith('--')), o.flag].join(', ') + (meta ? ` ${meta}` : '') + (o.negation ? ` | ${o.negation}` : '');
     let defaults = '';
     if (o.key) {
       const values = Object.entries(defaultsOf).map(([preset, cfg]) => [preset, show(o, getPath(cfg, o.key!))] as const);
