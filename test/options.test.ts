@@ -22,7 +22,7 @@ const SAMPLES: Record<string, [string, string]> = {
   '--temperature': ['2', '0'], '--lambda': ['0.3', '1.1'], '--kl-reduction': ['elementwise-mean', 'sum'],
   '--ce-weight': ['0.7', 'heavy'], '--drop': ['bernoulli', 'sometimes'], '--keep-prob': ['0.5', '0'],
   '--k': ['2', '0'], '--ctkd-gamma': ['2', '-1'], '--ctkd-beta': ['10', '-1'], '--attention-target': ['scratch', 'teacher'],
-  '--scratch': ['resnet8', 'resnet9'], '--name': ['my-run', '../x'], '--out': ['/tmp/somewhere', ''],
+  '--scratch': ['resnet8', 'resnet9'], '--name': ['my-run', '../x'], '--out': ['/tmp/somewhere', ''], '--store': ['/tmp/stages', ' '],
 };
 
 let files = 0;
