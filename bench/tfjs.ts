@@ -17,7 +17,8 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { describeAdapter, gpuInstance } from '../engine/node/dawn.ts';
+import { gpuInstance } from '../engine/node/dawn.ts';
+import { describeAdapter } from '../engine/runtime/index.ts';
 import type { BenchQueue } from './common.ts';
 import type { CaseSpec, KernelCase } from './cases.ts';
 

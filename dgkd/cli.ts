@@ -4,10 +4,9 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { PRESETS, cifar10CpuConfig, officialCodeConfig, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
-import { DATASET_NAMES } from './data/index.ts';
 import {
-  ATTENTION_TARGETS, DROP_MODES, EXPERIMENT_OPTIONS, KL_REDUCTIONS, MAX_CLASSES, SCHEDULES, UsageError,
-  applySettings, checkValue, getPath, helpLines, optionByFlag, readFlags, typeOfKey, type OptionSpec,
+  EXPERIMENT_OPTIONS, MAX_CLASSES, UsageError, applySettings, checkValue, getPath, helpLines, numeric, optionByFlag,
+  readFlags, text, typeOfKey, type OptionSpec,
 } from './options.ts';
 
 export { UsageError } from './options.ts';
@@ -64,7 +63,8 @@ const reuse = (flag: string, key?: string, help?: string): OptionSpec => {
   const o = optionByFlag(EXPERIMENT_OPTIONS, flag)!;
   return { ...o, key: key ?? o.key, help: help ?? o.help, group: 'Options', implies: undefined };
 };
-const CHECKPOINT: OptionSpec = { group: 'Options', flag: '--checkpoint', key: 'checkpoint', type: reuse('--config').type && { ...reuse('--config').type!, meta: 'FILE' }, help: 'a .safetensors checkpoint written by training' };
+const FILE = text('FILE', 'a file name', /\S/);
+const CHECKPOINT: OptionSpec = { group: 'Options', flag: '--checkpoint', key: 'checkpoint', type: FILE, help: 'a .safetensors checkpoint written by training' };
 
 const EVAL_OPTIONS: OptionSpec[] = [
   CHECKPOINT,
@@ -79,13 +79,14 @@ const EVAL_OPTIONS: OptionSpec[] = [
 ];
 
 const MODELS_OPTIONS: OptionSpec[] = [
-  { group: 'Options', flag: '--classes', key: 'classes', type: { ...reuse('--seeds').type!, expected: `an integer in 2..${MAX_CLASSES}`, problem: (v, shown) => (Number.isInteger(v) && (v as number) >= 2 && (v as number) <= MAX_CLASSES ? undefined : `expected an integer in 2..${MAX_CLASSES}, got ${shown}`) }, help: 'classes of the output layer (default 10)' },
+  { group: 'Options', flag: '--classes', key: 'classes', type: numeric(`an integer in 2..${MAX_CLASSES}`, (x) => Number.isInteger(x) && x >= 2 && x <= MAX_CLASSES, 'N'),
+    help: 'classes of the output layer (default 10)' },
   { group: 'Options', flag: '--json', key: 'json', sets: true, help: 'one JSON object a line' },
 ];
 
 const EXPORT_OPTIONS: OptionSpec[] = [
   CHECKPOINT,
-  { ...reuse('--out', 'out', 'the model-only .safetensors file to write'), type: { ...CHECKPOINT.type!, meta: 'FILE' } },
+  { ...reuse('--out', 'out', 'the model-only .safetensors file to write'), type: FILE },
 ];
 
 const subUsage = (head: string, about: string, options: OptionSpec[]) => [head, about, ...helpLines(options)].join('\n');
@@ -260,6 +261,3 @@ export function validate(c: ExperimentConfig): void {
   if (existsSync(c.out)) need(statSync(c.out).isDirectory(), `--out: ${c.out} exists and is not a folder`);
   if (c.dataDir && existsSync(c.dataDir)) need(statSync(c.dataDir).isDirectory(), `--data-dir: ${c.dataDir} is not a folder`);
 }
-
-// Named for the tests and for readers looking for the enumerations.
-export { ATTENTION_TARGETS, DATASET_NAMES, DROP_MODES, KL_REDUCTIONS, SCHEDULES };

@@ -30,7 +30,7 @@ export interface ValueType {
 
 const expectedGot = (expected: string) => (shown: string) => `expected ${expected}, got ${shown}`;
 
-function numeric(expected: string, ok: (x: number) => boolean, meta = 'X'): ValueType {
+export function numeric(expected: string, ok: (x: number) => boolean, meta = 'X'): ValueType {
   return {
     meta,
     expected,
@@ -55,7 +55,7 @@ function choice(options: readonly string[]): ValueType {
   };
 }
 
-const text = (meta: string, expected: string, pattern = /./s): ValueType => ({
+export const text = (meta: string, expected: string, pattern = /./s): ValueType => ({
   meta,
   expected,
   parse: (s) => s,

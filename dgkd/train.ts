@@ -4,19 +4,16 @@
 
 import { initGpu } from '../engine/node/dawn.ts';
 import { GpuError } from '../engine/index.ts';
-import { ARCHITECTURES, createModel, UnknownArchitectureError } from './models/index.ts';
+import { ARCHITECTURES, createModel } from './models/index.ts';
 import { parseArgs, usage, UsageError } from './cli.ts';
 import { runExperiment, loadData, type DataSettings } from './pipeline.ts';
 import { formatTable, tableNotes } from './report.ts';
 import { runSweep } from './sweep.ts';
-import { AttentionMatchError } from './methods/attention_pairs.ts';
-import { describeFsError } from './fs_errors.ts';
-import { RunStateError } from './run_folder.ts';
-import { DataError } from './data/index.ts';
-import { CheckpointError, applyCheckpoint, nonFiniteTensors, readCheckpoint } from './train/checkpoint.ts';
+import { badInputMessage } from './bad_input.ts';
+import { applyCheckpoint, nonFiniteTensors, readCheckpoint } from './train/checkpoint.ts';
 import { exportModel } from './train/export.ts';
-import { DownloadError, downloadDataset } from './data/download.ts';
-import { QueueError, checkRedis } from './queue/connection.ts';
+import { downloadDataset } from './data/download.ts';
+import { checkRedis } from './queue/connection.ts';
 import { StageFailures, queueExecutor } from './queue/coordinator.ts';
 import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
 import { TAKD_NORMALISATION } from './data/index.ts';
@@ -120,15 +117,10 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const err = e as Error;
-    const known = [UsageError, DataError, CheckpointError, UnknownArchitectureError, AttentionMatchError, RunStateError, DownloadError, QueueError];
-    if (known.some((k) => err instanceof k)) {
-      console.error(`error: ${err.message}`);
+    const badInput = badInputMessage(err);
+    if (badInput !== null) {
+      console.error(`error: ${badInput}`);
       if (err instanceof UsageError) console.error('(run with --help for the options)');
-      process.exit(2);
-    }
-    const fsProblem = describeFsError(err);
-    if (fsProblem) {
-      console.error(`error: ${fsProblem}`);
       process.exit(2);
     }
     if (err instanceof StageFailures) {

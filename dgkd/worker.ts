@@ -11,10 +11,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { QUEUE_NAME, QueueError, checkRedis, connectionOptions, type StageJob } from './queue/connection.ts';
+import { QUEUE_NAME, checkRedis, connectionOptions, type StageJob } from './queue/connection.ts';
 import { BAD_INPUT } from './queue/coordinator.ts';
 import { UsageError } from './options.ts';
-import { describeFsError } from './fs_errors.ts';
+import { badInputMessage } from './bad_input.ts';
 
 const USAGE = `Usage: tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--concurrency N] [--stall-seconds S]
   Trains the stages a coordinator (tsx dgkd/train.ts … --queue URL --store DIR) submits. DIR: the stages'
@@ -102,9 +102,9 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     const err = e as Error;
-    const fs = describeFsError(err);
-    if (err instanceof UsageError || err instanceof QueueError || fs) {
-      console.error(`error: ${fs ?? err.message}`);
+    const badInput = badInputMessage(err);
+    if (badInput !== null) {
+      console.error(`error: ${badInput}`);
       process.exit(2);
     }
     console.error(err?.stack ?? String(e));

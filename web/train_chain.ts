@@ -13,6 +13,8 @@ import type { Dataset } from '../dgkd/data/dataset.ts';
 import { CrossEntropy, Distillation } from '../dgkd/methods/kd.ts';
 import type { Objective } from '../dgkd/methods/objective.ts';
 import { evaluate, logitsOf } from '../dgkd/train/evaluate.ts';
+import { LossWatch } from '../dgkd/train/loss_watch.ts';
+import { learningRate } from '../dgkd/train/schedule.ts';
 import { gatherRows, trainStep } from '../dgkd/train/step.ts';
 import type { DemoConfig, FromWorker, ResultRow } from './protocol.ts';
 
@@ -84,26 +86,26 @@ async function trainStage(
   const rt = runtime();
   teachers.forEach((t) => t.eval());
   model.train();
+  const schedule = { kind: 'cosine' as const, lr: cfg.lr, epochs: cfg.epochs };
+  const reference = { value: 0, steps: 0 }; // the divergence check's yardstick, over the whole stage
   let testAcc = 0;
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    let lossSum = 0;
-    let seen = 0;
     const t0 = performance.now();
-    let pending: { read: ReturnType<typeof rt.readLater>; step: number } | null = null;
-    const collect = async () => {
-      if (!pending) return;
-      const [loss] = new Float32Array(await pending.read.wait());
-      lossSum += loss * cfg.batchSize;
-      seen += cfg.batchSize;
-      const imagesPerSec = seen / ((performance.now() - t0) / 1000);
-      post({ type: 'step', stage, epoch, step: pending.step + 1, steps, loss, imagesPerSec });
-      pending = null;
+    // The trainer's pacing and checks: step k's loss is read while step k + 1 runs; a NaN or a runaway loss stops.
+    const watch = new LossWatch({ lossSum: 0, correctSum: 0, seen: 0 }, reference, {
+      stage,
+      at: (step) => `at epoch ${epoch + 1}, step ${step + 1}`,
+      lastGood: () => 'nothing is saved in the page',
+    });
+    const report = (step: number) => {
+      if (watch.sums.seen === 0) return;
+      const imagesPerSec = watch.sums.seen / ((performance.now() - t0) / 1000);
+      post({ type: 'step', stage, epoch, step, steps, loss: watch.lastLoss, imagesPerSec });
     };
     for (let step = 0; step < steps; step++) {
       await control.waitIfPaused();
       const batch = loader.nextBatch();
-      // Cosine schedule over the stage's steps.
-      opt.lr = 0.5 * cfg.lr * (1 + Math.cos((Math.PI * (epoch * steps + step)) / (cfg.epochs * steps)));
+      opt.lr = learningRate(schedule, epoch, step, steps);
       const B = batch.size;
       const [loss, correct] = trainStep(model, teachers, objective, opt, {
         images: batch.x.subarray(0, B * H * W * C),
@@ -111,15 +113,16 @@ async function trainStage(
         shape: [B, H, W, C],
         teacherLogits: teacherLogits.map((table, i) => gatherRows(table, batch.indices, B, teachers[i].numClasses)),
       }, rng);
-      const read = rt.readLater([{ buffer: loss.buffer, bytes: 4 }]);
+      watch.push(rt.readLater([loss, correct].map((t) => ({ buffer: t.buffer, bytes: 4 }))), step, B);
       loss.dispose();
       correct.dispose();
-      await collect(); // the previous step's loss, while this one runs
-      pending = { read, step };
+      await watch.drain(1);
+      report(step); // the previous step's loss, read while this one runs
     }
-    await collect();
+    await watch.drain(0);
+    report(steps);
     testAcc = (await evaluate(model, test, TAKD_NORMALISATION)).top1;
-    post({ type: 'epoch', stage, epoch: epoch + 1, trainLoss: lossSum / Math.max(seen, 1), testAcc });
+    post({ type: 'epoch', stage, epoch: epoch + 1, trainLoss: watch.sums.lossSum / Math.max(watch.sums.seen, 1), testAcc });
   }
   loader.close();
   opt.dispose();

@@ -10,10 +10,7 @@ import { GpuError } from '../../engine/index.ts';
 import { loadData, runStage } from '../pipeline.ts';
 import { Progress } from '../train/progress.ts';
 import { Interrupted, NonFiniteLossError } from '../train/trainer.ts';
-import { DataError } from '../data/index.ts';
-import { CheckpointError } from '../train/checkpoint.ts';
-import { AttentionMatchError } from '../methods/attention_pairs.ts';
-import { describeFsError } from '../fs_errors.ts';
+import { badInputMessage } from '../bad_input.ts';
 import type { StageJob } from './connection.ts';
 
 /** Tells the worker how the stage ended, then exits (the GPU device would keep the process alive otherwise). */
@@ -40,8 +37,8 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const err = e as Error;
-  const fs = describeFsError(err);
-  if ([DataError, CheckpointError, AttentionMatchError].some((k) => err instanceof k) || fs) report(2, fs ?? err.message);
+  const badInput = badInputMessage(err);
+  if (badInput !== null) report(2, badInput);
   else if (err instanceof NonFiniteLossError) report(3, err.message);
   else if (err instanceof Interrupted) report(143, err.message);
   else report(1, err instanceof GpuError ? err.message : (err?.stack ?? String(e)));

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, globals } from 'webgpu';
-import { GpuError, Runtime, runtime, setRuntime } from '../runtime/index.ts';
+import { GpuError, Runtime, describeAdapter, deviceDescriptor, runtime, setRuntime } from '../runtime/index.ts';
 import { loadTuneCache } from './tune-cache.ts';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -71,12 +71,6 @@ function pollDawnEventsGently(): void {
     isDawnCallback(cb) ? setTimeout(cb, 1, ...args) : immediate(cb, ...args)) as typeof setImmediate;
 }
 
-export function describeAdapter(adapter: GPUAdapter): string {
-  const i = adapter.info;
-  const parts = [i.description || i.device, i.vendor, i.architecture].filter((s) => s && s.length);
-  return parts.join(' / ') || 'unknown adapter';
-}
-
 export interface InitOptions {
   /** Print the adapter that was picked (default: only when DGKD_QUIET is unset). */
   log?: boolean;
@@ -114,20 +108,7 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   engineInstance = instances[instances.length - 1]; // tryAdapter() pushed the instance that found it
   // DGKD_SPIN_WAIT=1 keeps Dawn's own busy-wait (for A/B runs).
   if (adapter.info.isFallbackAdapter && process.env.DGKD_SPIN_WAIT !== '1') pollDawnEventsGently();
-  const wanted: (keyof GPUSupportedLimits)[] = [
-    'maxStorageBufferBindingSize',
-    'maxBufferSize',
-    'maxComputeWorkgroupStorageSize',
-    'maxComputeInvocationsPerWorkgroup',
-    'maxComputeWorkgroupSizeX',
-    'maxStorageBuffersPerShaderStage',
-  ];
-  const requiredLimits: Record<string, number> = {};
-  for (const k of wanted) requiredLimits[k] = adapter.limits[k] as number;
-  // Timestamps are only used by the profiler, subgroups by the broadcast kernel variants; ask for each where the
-  // adapter has it.
-  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'dgkd' });
+  const device = await adapter.requestDevice(deviceDescriptor(adapter));
   const description = describeAdapter(adapter);
   if (options.log ?? !process.env.DGKD_QUIET) console.error(`[gpu] adapter: ${description}`);
   const rt = new Runtime(device, description, readShader);

@@ -61,21 +61,35 @@ export const declaredKernels = (): readonly KernelContract[] => registry;
 
 const ALIGN: Record<FieldType, number> = { u32: 4, i32: 4, f32: 4, 'vec4<u32>': 16, 'vec4<i32>': 16, 'vec4<f32>': 16 };
 
+type Layout = { fields: [string, FieldType, number][]; bytes: number };
+/** Each contract's field offsets, worked out once: packing runs on every launch. */
+const layouts = new WeakMap<Record<string, FieldType>, Layout>();
+
+function layoutOf(fields: Record<string, FieldType>): Layout {
+  let layout = layouts.get(fields);
+  if (!layout) {
+    let size = 0;
+    const at: [string, FieldType, number][] = [];
+    for (const [name, type] of Object.entries(fields)) {
+      size = Math.ceil(size / ALIGN[type]) * ALIGN[type];
+      at.push([name, type, size]);
+      size += type.startsWith('vec4') ? 16 : 4;
+    }
+    layout = { fields: at, bytes: Math.max(16, Math.ceil(size / 16) * 16) };
+    layouts.set(fields, layout);
+  }
+  return layout;
+}
+
 /**
  * The uniform's bytes for `values`, laid out as WGSL lays out the struct: scalars on 4 bytes, vec4s on 16, the
  * whole rounded up to 16 bytes.
  */
 export function packParams(fields: Record<string, FieldType>, values: Record<string, number | Vec4>, where: string): ArrayBuffer {
-  let size = 0;
-  const at: [string, FieldType, number][] = [];
-  for (const [name, type] of Object.entries(fields)) {
-    size = Math.ceil(size / ALIGN[type]) * ALIGN[type];
-    at.push([name, type, size]);
-    size += type.startsWith('vec4') ? 16 : 4;
-  }
-  const data = new ArrayBuffer(Math.max(16, Math.ceil(size / 16) * 16));
+  const layout = layoutOf(fields);
+  const data = new ArrayBuffer(layout.bytes);
   const view = new DataView(data);
-  for (const [name, type, offset] of at) {
+  for (const [name, type, offset] of layout.fields) {
     const v = values[name];
     const parts = typeof v === 'number' ? [v] : v;
     const n = type.startsWith('vec4') ? 4 : 1;
@@ -86,8 +100,10 @@ export function packParams(fields: Record<string, FieldType>, values: Record<str
       else view.setUint32(offset + 4 * i, x, true);
     });
   }
-  for (const name of Object.keys(values)) {
-    if (!(name in fields)) throw new RangeError(`${where}: no parameter '${name}' in its contract`);
+  if (Object.keys(values).length !== layout.fields.length) {
+    for (const name of Object.keys(values)) {
+      if (!(name in fields)) throw new RangeError(`${where}: no parameter '${name}' in its contract`);
+    }
   }
   return data;
 }

@@ -4,3 +4,4 @@ export { PendingRead } from './readback.ts';
 export type { ShaderLoader } from './pipelines.ts';
 export { kernel, declaredKernels, packParams, shaderFiles } from './contract.ts';
 export type { FieldType, KernelContract, Launch } from './contract.ts';
+export { describeAdapter, deviceDescriptor } from './adapter.ts';

@@ -2,7 +2,7 @@
 // handed in by the page's bundle (text imports; there is no file system). The Node edge is engine/node/dawn.ts;
 // everything between them is the same code.
 
-import { GpuError, Runtime, runtime, setRuntime } from '../runtime/index.ts';
+import { GpuError, Runtime, describeAdapter, deviceDescriptor, runtime, setRuntime } from '../runtime/index.ts';
 
 export interface WebGpuOptions {
   /** Every kernel's WGSL source, by file name ('matmul.wgsl' → text). */
@@ -15,12 +15,6 @@ export const NO_WEBGPU =
   'default on Windows, macOS and ChromeOS; on Linux start it with --enable-unsafe-webgpu, or enable ' +
   'chrome://flags/#enable-unsafe-webgpu), Safari 26+, or Firefox 141+ on Windows.';
 
-export function describeAdapter(adapter: GPUAdapter): string {
-  const i = adapter.info;
-  const parts = [i.description || i.device, i.vendor, i.architecture].filter((s) => s && s.length);
-  return parts.join(' / ') || 'unknown adapter';
-}
-
 /** Acquires the GPU once per page or worker and makes it the engine's runtime. */
 export async function initWebGpu(options: WebGpuOptions): Promise<Runtime> {
   try {
@@ -32,12 +26,7 @@ export async function initWebGpu(options: WebGpuOptions): Promise<Runtime> {
   if (!gpu) throw new GpuError(NO_WEBGPU);
   const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? (await gpu.requestAdapter());
   if (!adapter) throw new GpuError('WebGPU is present but offers no adapter (is hardware acceleration off, or the GPU blocklisted?)');
-  const requiredLimits: Record<string, number> = {};
-  for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage'] as const) {
-    requiredLimits[k] = adapter.limits[k] as number;
-  }
-  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'dgkd' });
+  const device = await adapter.requestDevice(deviceDescriptor(adapter));
   const loadShader = (file: string) => {
     const source = options.shaders[file];
     if (source === undefined) throw new GpuError(`shader file not found in the bundle: shaders/${file}`);
