@@ -45,6 +45,7 @@ export type EvalCommand = {
   dataset?: string;
   dataDir?: string;
   valSplit?: number;
+  testSplit?: number;
   syntheticTrain?: number;
   syntheticTest?: number;
   seed?: number;
@@ -72,6 +73,7 @@ const EVAL_OPTIONS: OptionSpec[] = [
   reuse('--data-dir'),
   reuse('--download'),
   reuse('--val-split', undefined, 'score the validation part held out of the training data instead of the test split'),
+  reuse('--test-split', undefined, 'without test files: the size of the test part held out of the training data (default: the checkpoint’s)'),
   reuse('--synthetic-train'),
   reuse('--synthetic-test'),
   reuse('--seed', undefined, 'the built-in dataset’s seed (default: the checkpoint’s)'),
@@ -249,7 +251,7 @@ export function validate(c: ExperimentConfig): void {
   for (const o of EXPERIMENT_OPTIONS) {
     if (!o.key || !o.type) continue;
     const v = getPath(c, o.key);
-    if (v === undefined && (o.key === 'dataDir' || o.key === 'ctkd.scratch' || o.key === 'store')) continue;
+    if (v === undefined && ['dataDir', 'ctkd.scratch', 'store', 'teacherCheckpoint', 'assistantCheckpoints'].includes(o.key)) continue;
     if (o.key === 'name' && v === '') continue; // named after the method, dataset and student once valid
     checkValue(o.type, v, o.flag, typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
   }

@@ -149,6 +149,13 @@ export interface OptionSpec {
 
 const SYNTHETIC = integer(1, MAX_SYNTHETIC);
 
+const FILES: ValueType = {
+  meta: 'F1,F2,…',
+  expected: 'a list of file names',
+  parse: (s) => s.split(',').map((x) => x.trim()).filter(Boolean),
+  problem: (v, shown) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && /\S/.test(x)) ? undefined : `expected a list of file names, got ${shown}`),
+};
+
 /** The experiment options of `train.ts` and `train.ts sweep`, in the order --help lists them. */
 export const EXPERIMENT_OPTIONS: OptionSpec[] = [
   // What is trained
@@ -158,6 +165,10 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
     help: 'also train the NOKD, KD, TAKD and DGKD baselines and report them side by side' },
   { group: 'Method and models', flag: '--teacher', key: 'teacher', type: architecture, help: 'the largest model' },
   { group: 'Method and models', flag: '--assistants', key: 'assistants', type: architectures, help: "teacher assistants, largest first ('' for none)" },
+  { group: 'Method and models', flag: '--teacher-checkpoint', key: 'teacherCheckpoint', type: text('FILE', 'a file name', /\S/),
+    help: 'the teacher from a file instead of training it: a checkpoint, an export, or a PyTorch model saved by models.py' },
+  { group: 'Method and models', flag: '--assistant-checkpoints', key: 'assistantCheckpoints', type: FILES,
+    help: 'the assistants from files, one per assistant (TAKD and DGKD then share them)' },
   { group: 'Method and models', flag: '--student', key: 'student', type: architecture, help: 'the model being distilled into' },
   // Data
   { group: 'Data', flag: '--dataset', key: 'dataset', type: choice(DATASET_NAMES), help: "'synthetic' is built in; the others read --data-dir" },
@@ -165,6 +176,8 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
   { group: 'Data', flag: '--download', help: 'first fetch the dataset into --data-dir from its publisher (MD5 checked)' },
   { group: 'Data', flag: '--val-split', key: 'valSplit', type: numeric('a number ≥ 0', (x) => x >= 0, 'F|N'),
     help: 'held out of training to choose the best epoch: fraction or count (0: use test)' },
+  { group: 'Data', flag: '--test-split', key: 'testSplit', type: integer(0),
+    help: 'without test files: N training images held out as the test set (0: as many as --val-split)' },
   { group: 'Data', flag: '--train-subset', key: 'trainSubset', type: integer(0), help: 'train on a class-stratified subset of N images (0: all)' },
   { group: 'Data', flag: '--synthetic-train', key: 'syntheticTrain', type: SYNTHETIC, help: 'training images of the built-in dataset' },
   { group: 'Data', flag: '--synthetic-test', key: 'syntheticTest', type: SYNTHETIC, help: 'test images of the built-in dataset' },

@@ -14,11 +14,13 @@ import { CollaborativeTeaching } from './methods/ctkd.ts';
 import { AttentionMatchError, matchAttentionGroups } from './methods/attention_pairs.ts';
 import type { Objective } from './methods/objective.ts';
 import { applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
-import { fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
+import { evaluate, fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
 import { writeFileAtomic } from './train/atomic.ts';
 import { Progress } from './train/progress.ts';
 import { checkRunState, keepEarlierRun } from './run_folder.ts';
 import { stageDir } from './stage_dir.ts';
+import { checkHeldOutParts, readKeptModel, type KeptModel } from './kept_models.ts';
+import { CheckpointError } from './train/checkpoint.ts';
 import type { ExperimentConfig, KdSettings, Method } from './config.ts';
 import { buildTable, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
 
@@ -31,8 +33,8 @@ export interface Stage {
   name: string;
   role: Role;
   arch: string;
-  /** ce, kd (one teacher), dgkd (several), ctkd. */
-  method: 'ce' | 'kd' | 'dgkd' | 'ctkd';
+  /** ce, kd (one teacher), dgkd (several), ctkd; kept: not trained here, given as a file (kept_models.ts). */
+  method: 'ce' | 'kd' | 'dgkd' | 'ctkd' | 'kept';
   teachers: Stage[];
   /** Stochastic teaching settings, for the student of stochastic DGKD; null otherwise. */
   drop: DropSettings | null;
@@ -40,6 +42,8 @@ export interface Stage {
   kd: KdSettings | null;
   seed: number;
   key: string;
+  /** A kept model's file and its sha256 (method 'kept'). */
+  kept?: { path: string; sha256: string };
 }
 
 export interface Plan {
@@ -49,10 +53,14 @@ export interface Plan {
 }
 
 function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClasses: number): string {
+  // A kept model is its file's content, wherever the file lies.
+  if (s.kept) return `kept-${s.kept.sha256.slice(0, 16)}`;
   const data = {
     dataset: cfg.dataset,
     dataDir: cfg.dataDir ? resolve(cfg.dataDir) : null,
     valSplit: cfg.valSplit,
+    // Only when set, so that the keys of stages trained before --test-split existed stay valid.
+    ...(cfg.testSplit ? { testSplit: cfg.testSplit } : {}),
     trainSubset: cfg.trainSubset,
     subsetSeed: cfg.trainSubset ? cfg.seed : null,
     synthetic: cfg.dataset === 'synthetic' ? [cfg.syntheticTrain, cfg.syntheticTest] : null,
@@ -86,6 +94,14 @@ export interface PlanOptions {
   studentKd?: KdSettings;
   /** Appended to student stage names (a sweep's grid point). */
   studentTag?: string;
+  /** Models given as files instead of trained (--teacher-checkpoint, --assistant-checkpoints). */
+  kept?: KeptModels;
+}
+
+export interface KeptModels {
+  teacher?: KeptModel;
+  /** One per assistant, in the chain's order; TAKD's and DGKD's chains then share them. */
+  assistants?: KeptModel[];
 }
 
 /**
@@ -96,10 +112,13 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   const byKey = new Map<string, Stage>();
   const teacherSeed = cfg.shareTrainers ? cfg.seed : seed;
   const seedTag = (role: Role) => (cfg.seeds > 1 && (role === 'student' || !cfg.shareTrainers) ? `-seed${seed}` : '');
-  const make = (name: string, role: Role, arch: string, method: Stage['method'], teachers: Stage[], kd: KdSettings | null, drop: DropSettings | null = null): Stage => {
+  const make = (name: string, role: Role, arch: string, method: Stage['method'], teachers: Stage[], kd: KdSettings | null, drop: DropSettings | null = null, kept?: KeptModel): Stage => {
     // Normalising by the number of teachers changes nothing with one teacher: such stages are the same stage.
     const kdOfStage = kd && teachers.length < 2 ? { ...kd, normalise: false } : kd;
-    const partial = { role, arch: canonicalName(arch), method, teachers, drop, kd: kdOfStage, seed: role === 'student' ? seed : teacherSeed };
+    const partial = {
+      role, arch: canonicalName(arch), method, teachers, drop, kd: kdOfStage, seed: role === 'student' ? seed : teacherSeed,
+      ...(kept ? { kept: { path: resolve(kept.path), sha256: kept.sha256 } } : {}),
+    };
     const key = stageKey(cfg, partial, numClasses);
     const existing = byKey.get(key);
     if (existing) return existing;
@@ -113,20 +132,28 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   const studentName = (m: string) => `student-${canonicalName(cfg.student)}-${m}${opts.studentTag ?? ''}`;
   const assistantName = (arch: string, teachers: Stage[], kd: KdSettings) =>
     `assistant-${canonicalName(arch)}-from-${teachers.map((t) => t.arch).join('-')}${kd.normalise && teachers.length > 1 ? '-norm' : ''}`;
-  const teacher = () => make(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', cfg.teacher, 'ce', [], null);
+  const keptTeacher = opts.kept?.teacher;
+  const keptAssistant = (i: number) => opts.kept?.assistants?.[i];
+  const keptStage = (name: string, role: Role, k: KeptModel) => make(`${name}-kept`, role, k.arch, 'kept', [], null, null, k);
+  const teacher = () =>
+    keptTeacher ? keptStage(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', keptTeacher) : make(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', cfg.teacher, 'ce', [], null);
   // TAKD: each model learns from the one before it.
   const takd = () => {
     let prev = teacher();
-    chain.forEach((a) => (prev = make(assistantName(a, [prev], cfg.kd), 'assistant', a, 'kd', [prev], cfg.kd)));
+    chain.forEach((a, i) => {
+      const k = keptAssistant(i);
+      prev = k ? keptStage(`assistant-${canonicalName(a)}`, 'assistant', k) : make(assistantName(a, [prev], cfg.kd), 'assistant', a, 'kd', [prev], cfg.kd);
+    });
     return make(studentName('takd'), 'student', cfg.student, 'kd', [prev], studentKd);
   };
   // DGKD: each model learns from the teacher and every larger assistant.
   const dgkd = (drop: DropSettings | null, normalise: boolean) => {
     const teachers = [teacher()];
     const kd = { ...cfg.kd, normalise };
-    for (const a of chain) {
-      teachers.push(make(assistantName(a, teachers, kd), 'assistant', a, teachers.length === 1 ? 'kd' : 'dgkd', [...teachers], kd));
-    }
+    chain.forEach((a, i) => {
+      const k = keptAssistant(i);
+      teachers.push(k ? keptStage(`assistant-${canonicalName(a)}`, 'assistant', k) : make(assistantName(a, teachers, kd), 'assistant', a, teachers.length === 1 ? 'kd' : 'dgkd', [...teachers], kd));
+    });
     const method = teachers.length === 1 ? 'kd' : 'dgkd';
     const tag = drop ? 'dgkd-stochastic' : normalise ? 'dgkd-norm' : 'dgkd';
     return make(studentName(tag), 'student', cfg.student, method, teachers, { ...studentKd, normalise }, drop);
@@ -183,11 +210,11 @@ export interface Data {
 const rename = (ds: Dataset, name: string): Dataset => ({ ...ds, name });
 
 /** What decides a run's data: stored in checkpoints, so that `eval` scores the same split the run did. */
-export type DataSettings = Pick<ExperimentConfig, 'dataset' | 'dataDir' | 'syntheticTrain' | 'syntheticTest' | 'seed' | 'valSplit' | 'trainSubset'>;
+export type DataSettings = Pick<ExperimentConfig, 'dataset' | 'dataDir' | 'syntheticTrain' | 'syntheticTest' | 'seed' | 'valSplit' | 'testSplit' | 'trainSubset'>;
 
 export function dataSettings(cfg: ExperimentConfig): DataSettings {
-  const { dataset, dataDir, syntheticTrain, syntheticTest, seed, valSplit, trainSubset } = cfg;
-  return { dataset, ...(dataDir ? { dataDir: resolve(dataDir) } : {}), syntheticTrain, syntheticTest, seed, valSplit, trainSubset };
+  const { dataset, dataDir, syntheticTrain, syntheticTest, seed, valSplit, testSplit, trainSubset } = cfg;
+  return { dataset, ...(dataDir ? { dataDir: resolve(dataDir) } : {}), syntheticTrain, syntheticTest, seed, valSplit, testSplit, trainSubset };
 }
 
 /** The run's splits. `training: false` (eval) skips the checks that only training needs (batch size). */
@@ -207,8 +234,10 @@ export function loadData(cfg: ExperimentConfig, opts: { training?: boolean } = {
     train = split.train;
     val = rename(split.val, `${loaded.train.name} (validation part)`);
     if (!test) {
-      // No test files: a second held-out part of the same size is the test set.
-      const again = splitValidation(train, val.size, 4321);
+      // No test files: a second held-out part (--test-split images, else as many as validation) is the test set.
+      const testSize = cfg.testSplit || val.size;
+      if (testSize >= train.size) throw new DataError(`--test-split ${testSize} leaves none of the ${train.size} images of ${train.name} to train on`);
+      const again = splitValidation(train, testSize, 4321);
       train = again.train;
       test = rename(again.val, `${loaded.train.name} (held-out test part)`);
     }
@@ -291,6 +320,7 @@ export async function runStage(
   const model = createModel(stage.arch, modelShape(data, stage.seed));
   const params = model.parameterCount();
   try {
+    if (stage.kept) return await scoreKept(stage, model, data, dir, progress);
     if (existsSync(donePath)) {
       const result = JSON.parse(readFileSync(donePath, 'utf8')).result as FitResult;
       if (result.bestEpoch !== undefined) {
@@ -350,13 +380,78 @@ export async function runStage(
   }
 }
 
-/** A finished stage's final weights, as a frozen teacher. */
+/** A finished stage's final weights (or a kept model's), as a frozen teacher. */
 function loadTrained(cfg: ExperimentConfig, stage: Stage, data: Data): Classifier {
-  const path = join(stageDir(cfg, stage.key), LAST);
   const m = createModel(stage.arch, modelShape(data, stage.seed));
-  applyCheckpoint(readCheckpoint(path), path, m, null);
+  if (stage.kept) {
+    const path = stage.kept.path;
+    applyCheckpoint(keptFile(stage, data).checkpoint, path, m, null);
+  } else {
+    const path = join(stageDir(cfg, stage.key), LAST);
+    applyCheckpoint(readCheckpoint(path), path, m, null);
+  }
   m.eval();
   return m;
+}
+
+const keptWanted = (flag: string, arch: string, data: Data) => ({
+  flag, arch, numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels, normalisation: TAKD_NORMALISATION,
+});
+
+/** A kept stage's file, read again where it is used (a queue worker reads it too), and still the file planned with. */
+function keptFile(stage: Stage, data: Data): KeptModel {
+  const k = readKeptModel(stage.kept!.path, keptWanted(`${stage.name}:`, stage.arch, data));
+  if (k.sha256 !== stage.kept!.sha256) throw new CheckpointError(`${stage.kept!.path} changed since this run was planned (sha256 ${k.sha256.slice(0, 16)}…, expected ${stage.kept!.sha256.slice(0, 16)}…)`);
+  return k;
+}
+
+/** The models given as files (--teacher-checkpoint, --assistant-checkpoints), checked against the run. */
+export function readKeptModels(cfg: ExperimentConfig, data: Data): KeptModels {
+  const kept: KeptModels = {};
+  const read = (flag: string, path: string, arch: string) => {
+    const k = readKeptModel(path, keptWanted(flag, arch, data));
+    checkHeldOutParts(k, dataSettings(cfg));
+    return k;
+  };
+  if (cfg.teacherCheckpoint) kept.teacher = read('--teacher-checkpoint', cfg.teacherCheckpoint, cfg.teacher);
+  if (cfg.assistantCheckpoints?.length) {
+    if (cfg.assistantCheckpoints.length !== cfg.assistants.length) {
+      throw new CheckpointError(
+        `--assistant-checkpoints: ${cfg.assistantCheckpoints.length} file${cfg.assistantCheckpoints.length === 1 ? '' : 's'} for ` +
+          `${cfg.assistants.length} assistant${cfg.assistants.length === 1 ? '' : 's'} (${cfg.assistants.join(', ') || 'none'}): give one per assistant, largest first`,
+      );
+    }
+    kept.assistants = cfg.assistantCheckpoints.map((p, i) => read('--assistant-checkpoints', p, cfg.assistants[i]));
+  }
+  return kept;
+}
+
+/** A kept model's accuracy on this run's validation and test parts (computed once, then kept in done.json). */
+async function scoreKept(stage: Stage, model: Classifier, data: Data, dir: string, progress: Progress): Promise<StageResult> {
+  const params = model.parameterCount();
+  const donePath = join(dir, 'done.json');
+  if (existsSync(donePath)) {
+    progress.log(`[${stage.name}] ${stage.kept!.path}: scored before, in ${dir}`);
+    return { result: JSON.parse(readFileSync(donePath, 'utf8')).result as FitResult, params, reused: true };
+  }
+  const k = keptFile(stage, data);
+  applyCheckpoint(k.checkpoint, k.path, model, null);
+  const t0 = Date.now();
+  const test = await evaluate(model, data.test, TAKD_NORMALISATION);
+  const val = data.val ? await evaluate(model, data.val, TAKD_NORMALISATION) : null;
+  const epoch = Number(k.checkpoint.meta.epoch) || 0;
+  const result: FitResult = {
+    bestEpoch: epoch, bestVal: val ? val.top1 : null, bestAcc: test.top1, finalAcc: test.top1,
+    ...(data.numClasses >= 100 ? { bestTop5: test.top5, finalTop5: test.top5 } : {}),
+    epochs: epoch, seconds: (Date.now() - t0) / 1000, history: [],
+  };
+  progress.log(
+    `[${stage.name}] ${k.path} (${k.kind}, sha256 ${k.sha256.slice(0, 12)}…): ${stage.arch}, test ${(test.top1 * 100).toFixed(2)}%` +
+      (val ? `, val ${(val.top1 * 100).toFixed(2)}%` : '') + (k.data ? '' : ' (the file does not say what data it was trained on)'),
+  );
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(donePath, JSON.stringify({ stage: { ...stage, teachers: [] }, result }, null, 1));
+  return { result, params, reused: false };
 }
 
 /** CTKD's attention groups are matched before anything trains, so that an unmatchable pair fails at once. */
@@ -416,13 +511,14 @@ export async function runExperiment(
 ): Promise<Summary> {
   const progress = new Progress(cfg.quiet);
   const data = loadData(cfg);
+  const keptModels = readKeptModels(cfg, data);
   const runDir = join(cfg.out, cfg.name);
   const seeds = Array.from({ length: cfg.seeds }, (_, i) => cfg.seed + i);
   const plans = seeds.map((seed) => ({
     seed,
     plans: (variants ?? [null]).map((v) => ({
       variant: v,
-      plan: planStages(cfg, data.numClasses, seed, v ? { studentKd: v.kd, studentTag: v.tag } : {}),
+      plan: planStages(cfg, data.numClasses, seed, { kept: keptModels, ...(v ? { studentKd: v.kd, studentTag: v.tag } : {}) }),
     })),
   }));
   const unique = new Map<string, Stage>();
@@ -441,7 +537,7 @@ export async function runExperiment(
       m.dispose();
     }
   }
-  const cost = (s: Stage) => stageCost(paramsOf.get(s.arch)!, data.train.size, cfg.recipe.epochs);
+  const cost = (s: Stage) => (s.kept ? 0 : stageCost(paramsOf.get(s.arch)!, data.train.size, cfg.recipe.epochs));
   progress.startPipeline([...unique.values()].reduce((a, s) => a + cost(s), 0), unique.size);
 
   const results = new Map<string, StageResult>();
@@ -450,6 +546,8 @@ export async function runExperiment(
   const curves: Curve[] = [];
   const logitCache: LogitCache = new Map();
   const started = Date.now();
+  // Kept models are scored here first: queue workers then find them done, like any finished stage.
+  if (executor) for (const s of unique.values()) if (s.kept) await runStage(cfg, s, data, progress, signal);
   const remote = executor ? await executor([...unique.values()], progress) : new Set<string>();
   const write = () => {
     const summary: Summary = {

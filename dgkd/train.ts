@@ -61,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     if (trained && trained.dataset === cfg.dataset) Object.assign(cfg, trained);
     if (cmd.dataDir !== undefined) cfg.dataDir = cmd.dataDir;
     if (cmd.valSplit !== undefined) cfg.valSplit = cmd.valSplit;
+    if (cmd.testSplit !== undefined) cfg.testSplit = cmd.testSplit;
     if (cmd.syntheticTrain !== undefined) cfg.syntheticTrain = cmd.syntheticTrain;
     if (cmd.syntheticTest !== undefined) cfg.syntheticTest = cmd.syntheticTest;
     if (cmd.seed !== undefined) cfg.seed = cmd.seed;

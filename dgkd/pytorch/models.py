@@ -5,6 +5,11 @@ exported by `tsx dgkd/train.ts export --checkpoint C --out model.safetensors` lo
     model = models.load_export("model.safetensors")  # builds the architecture named in the file, loads strictly
     model.eval()(x)                                # x: float32 [N, C, H, W], normalised as in training
 
+and the other way, a model trained in PyTorch as a teacher for `train.ts --teacher-checkpoint FILE`:
+
+    model = models.build("plain8")                 # … trained on inputs normalised with TAKD_NORMALISATION
+    models.save_export(model, "plain8.safetensors")  # its state dict, architecture and normalisation
+
 Normalisation in training is TAKD's per-channel mean/std (dgkd/data/augment.ts, TAKD_NORMALISATION).
 
     python3 dgkd/pytorch/models.py keys ARCH[:CLASSES] ...  the state-dict keys and shapes, as JSON (one line each)
@@ -200,12 +205,19 @@ def build(arch, num_classes=10, in_channels=3, in_size=32):
     if not m:
         raise ValueError(f"unknown architecture {arch!r}")
     if m.group(1) == "plain":
-        return PlainCNN(int(m.group(2)), num_classes, in_channels, in_size)
-    if m.group(1) == "resnet":
-        return ResNet(int(m.group(2)), num_classes, in_channels)
-    if m.group(1) == "vgg":
-        return VGG(int(m.group(2)), num_classes, in_channels, in_size)
-    return WideResNet(int(m.group(3)), int(m.group(4)), num_classes, in_channels)
+        model = PlainCNN(int(m.group(2)), num_classes, in_channels, in_size)
+    elif m.group(1) == "resnet":
+        model = ResNet(int(m.group(2)), num_classes, in_channels)
+    elif m.group(1) == "vgg":
+        model = VGG(int(m.group(2)), num_classes, in_channels, in_size)
+    else:
+        model = WideResNet(int(m.group(3)), int(m.group(4)), num_classes, in_channels)
+    model.arch, model.num_classes = arch, num_classes  # what save_export writes
+    return model
+
+
+# The per-channel input normalisation of the TAKD/DGKD code, which the trainer uses (dgkd/data/augment.ts).
+TAKD_NORMALISATION = {"mean": [0.507, 0.487, 0.441], "std": [0.267, 0.256, 0.276]}
 
 
 DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64, "U8": np.uint8}
@@ -224,6 +236,37 @@ def read_safetensors(path):
         begin, end = e["data_offsets"]
         tensors[name] = np.frombuffer(data[begin:end], dtype=DTYPES[e["dtype"]]).reshape(e["shape"]).copy()
     return tensors, meta
+
+
+NUMPY_DTYPES = {np.dtype(v): k for k, v in DTYPES.items()}
+
+
+def write_safetensors(path, tensors, meta):
+    """numpy arrays (by name) and string metadata as a safetensors file."""
+    header, offset, blobs = {"__metadata__": meta}, 0, []
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a)
+        blob = a.tobytes()
+        header[name] = {"dtype": NUMPY_DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def save_export(model, path, arch=None, normalisation=TAKD_NORMALISATION):
+    """A model built by build() (and trained on inputs normalised with `normalisation`) as a file that
+    `train.ts --teacher-checkpoint` and `--assistant-checkpoints` accept: the state dict, the architecture's
+    name, the number of classes and the normalisation."""
+    arch = arch or getattr(model, "arch", None)
+    if arch is None:
+        raise ValueError("save_export: give arch= (the model was not made by build())")
+    state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    classes = next(v.shape[0] for k, v in reversed(list(state.items())) if k.endswith(".weight") and v.ndim == 2)
+    meta = {"format": "pytorch-state-dict/1", "arch": arch, "numClasses": str(classes), "normalisation": json.dumps(normalisation)}
+    write_safetensors(path, state, meta)
 
 
 def load_export(path):

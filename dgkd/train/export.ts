@@ -7,6 +7,7 @@
 import { encodeSafetensors, type SafetensorsTensor } from '../../engine/io/safetensors.ts';
 import { MOMENTUM_PREFIX, CheckpointError, type LoadedCheckpoint } from './checkpoint.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { TAKD_NORMALISATION, type Normalisation } from '../data/augment.ts';
 
 export const MODEL_FORMAT = 'dgkd-model/1';
 
@@ -27,7 +28,9 @@ export function modelStateOf(ck: LoadedCheckpoint, path: string): Record<string,
 
 export function exportModel(ck: LoadedCheckpoint, checkpointPath: string, outPath: string): { tensors: number } {
   const tensors = modelStateOf(ck, checkpointPath);
-  const meta = { format: MODEL_FORMAT, arch: ck.meta.arch, numClasses: String(ck.meta.numClasses), dataset: String(ck.meta.dataset ?? '') };
+  // The normalisation it was trained with, so that a model brought back with --teacher-checkpoint is checked.
+  const norm = (ck.meta.recipe as { normalisation?: Normalisation } | undefined)?.normalisation ?? TAKD_NORMALISATION;
+  const meta = { format: MODEL_FORMAT, arch: ck.meta.arch, numClasses: String(ck.meta.numClasses), dataset: String(ck.meta.dataset ?? ''), normalisation: JSON.stringify(norm) };
   writeFileAtomic(outPath, encodeSafetensors(tensors, meta));
   return { tensors: Object.keys(tensors).length };
 }
