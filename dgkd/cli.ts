@@ -251,7 +251,7 @@ export function validate(c: ExperimentConfig): void {
   for (const o of EXPERIMENT_OPTIONS) {
     if (!o.key || !o.type) continue;
     const v = getPath(c, o.key);
-    if (v === undefined && ['dataDir', 'ctkd.scratch', 'store', 'teacherCheckpoint', 'assistantCheckpoints'].includes(o.key)) continue;
+    if (v === undefined && ['dataDir', 'ctkd.scratch', 'store', 'teacherCheckpoint', 'assistantCheckpoints', 'testSplit', 'recipe.viewBank'].includes(o.key)) continue;
     if (o.key === 'name' && v === '') continue; // named after the method, dataset and student once valid
     checkValue(o.type, v, o.flag, typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
   }
@@ -259,6 +259,7 @@ export function validate(c: ExperimentConfig): void {
     if (!ok) throw new UsageError(msg);
   };
   need(c.dataset === 'synthetic' || !!c.dataDir, `--data-dir: dataset '${c.dataset}' needs the folder holding its files (or --download to fetch them)`);
+  need(!c.recipe.viewBank || c.recipe.augment, `--view-bank ${c.recipe.viewBank}: a bank of augmented views needs --augment`);
   need(c.method !== 'takd' || c.compare || c.assistants.length > 0, `--method takd needs at least one assistant (--assistants A1,…): without one, TAKD is KD (--method kd)`);
   if (existsSync(c.out)) need(statSync(c.out).isDirectory(), `--out: ${c.out} exists and is not a folder`);
   if (c.dataDir && existsSync(c.dataDir)) need(statSync(c.dataDir).isDirectory(), `--data-dir: ${c.dataDir} is not a folder`);

@@ -17,6 +17,11 @@ export interface RecipeConfig {
   weightDecay: number;
   nesterov: boolean;
   augment: boolean;
+  /**
+   * With augment: every model trains on a fixed bank of this many augmented views per image, whose frozen
+   * teachers' logits are computed once (FKD's soft-label bank; absent or 0: fresh crops and flips every epoch).
+   */
+  viewBank?: number;
   /** Learning rate for the plain CNNs (the papers train them at 0.01); null = `lr`. */
   plainLr: number | null;
 }
@@ -45,9 +50,9 @@ export interface ExperimentConfig {
   valSplit: number;
   /**
    * The test part held out of the training set when the dataset has no test files (CIFAR-10 without
-   * test_batch.bin): a count of images; 0 = as many as the validation split.
+   * test_batch.bin): a count of images; absent or 0 = as many as the validation split.
    */
-  testSplit: number;
+  testSplit?: number;
   /** Train on this many training images (a class-stratified subset drawn with --seed); 0 = all. */
   trainSubset: number;
   /** Evaluate every K epochs (and always after the last). */
@@ -86,7 +91,6 @@ export function paperConfig(): ExperimentConfig {
     out: 'runs',
     dataset: 'cifar10',
     valSplit: 0,
-    testSplit: 0,
     trainSubset: 0,
     evalEvery: 1,
     syntheticTrain: 10000,

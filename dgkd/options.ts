@@ -183,6 +183,8 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
   { group: 'Data', flag: '--synthetic-test', key: 'syntheticTest', type: SYNTHETIC, help: 'test images of the built-in dataset' },
   { group: 'Data', flag: '--augment', negation: '--no-augment', key: 'recipe.augment', sets: true,
     help: 'random crops and flips (off: frozen teachers’ logits are computed once per image)' },
+  { group: 'Data', flag: '--view-bank', key: 'recipe.viewBank', type: integer(0),
+    help: 'with --augment: a fixed bank of N augmented views per image, teachers’ logits computed once for all (0: off)' },
   // Recipe
   { group: 'Training recipe', flag: '--epochs', key: 'recipe.epochs', type: integer(1), help: 'epochs per model' },
   { group: 'Training recipe', flag: '--batch-size', key: 'recipe.batchSize', type: integer(1), help: 'images per step' },

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { noGrad, runtime, tidy, zeros } from '../engine/index.ts';
 import { createModel, canonicalName, type Classifier } from './models/index.ts';
 import { DataError, loadDataset, splitValidation, TAKD_NORMALISATION, type Dataset } from './data/index.ts';
@@ -14,7 +14,7 @@ import { CollaborativeTeaching } from './methods/ctkd.ts';
 import { AttentionMatchError, matchAttentionGroups } from './methods/attention_pairs.ts';
 import type { Objective } from './methods/objective.ts';
 import { applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
-import { evaluate, fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
+import { bankLogitsOf, evaluate, fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
 import { writeFileAtomic } from './train/atomic.ts';
 import { Progress } from './train/progress.ts';
 import { checkRunState, keepEarlierRun } from './run_folder.ts';
@@ -69,7 +69,8 @@ function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClas
     arch: s.arch,
     numClasses,
     data,
-    recipe: { ...cfg.recipe, lr: lrFor(cfg, s.arch) },
+    // viewBank only when set, so that the keys of stages trained before it existed stay valid.
+    recipe: { ...withoutUnset(cfg.recipe), lr: lrFor(cfg, s.arch) },
     evalEvery: cfg.evalEvery,
     seed: s.seed,
     method: s.method,
@@ -80,6 +81,11 @@ function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClas
   };
   return createHash('sha256').update(JSON.stringify(desc)).digest('hex').slice(0, 16);
 }
+
+const withoutUnset = (r: ExperimentConfig['recipe']) => {
+  const { viewBank, ...rest } = r;
+  return viewBank ? { ...rest, viewBank } : rest;
+};
 
 export function lrFor(cfg: ExperimentConfig, arch: string): number {
   return arch.startsWith('plain') && cfg.recipe.plainLr !== null ? cfg.recipe.plainLr : cfg.recipe.lr;
@@ -289,6 +295,7 @@ export function recipeFor(cfg: ExperimentConfig, stage: Stage): Recipe {
     weightDecay: r.weightDecay,
     nesterov: r.nesterov,
     augment: r.augment,
+    ...(r.augment && r.viewBank ? { viewBank: r.viewBank } : {}),
     normalisation: TAKD_NORMALISATION,
     seed: stage.seed,
   };
@@ -343,11 +350,15 @@ export async function runStage(
           (stage.kd?.normalise ? ', loss divided by the number of teachers' : ''),
       );
       let teacherLogits: Float32Array[] | undefined;
-      if (!cfg.recipe.augment && !objective.needsTeacherFeatures && teachers.length) {
+      const bank = cfg.recipe.augment ? (cfg.recipe.viewBank ?? 0) : 0;
+      if ((!cfg.recipe.augment || bank) && !objective.needsTeacherFeatures && teachers.length) {
         teacherLogits = [];
         for (const [i, t] of teachers.entries()) {
-          const key = stage.teachers[i].key;
-          if (!logitCache.has(key)) logitCache.set(key, await logitsOf(t, data.train, TAKD_NORMALISATION));
+          const from = stage.teachers[i];
+          const key = `${from.key}/${bank}`;
+          if (!logitCache.has(key)) {
+            logitCache.set(key, bank ? await viewBankLogits(cfg, from, t, data, bank, progress) : await logitsOf(t, data.train, TAKD_NORMALISATION));
+          }
           teacherLogits.push(logitCache.get(key)!);
         }
       }
@@ -379,6 +390,32 @@ export async function runStage(
     model.dispose();
   }
 }
+
+/**
+ * A frozen teacher's logits for every view of the run's view bank ([train images × views × classes]): computed
+ * once, then kept in <store>/_bank/ for every later run, process and queue worker that trains from the same
+ * teacher on the same data and bank (the file name says which; the bytes are checked by size).
+ */
+async function viewBankLogits(cfg: ExperimentConfig, from: Stage, t: Classifier, data: Data, views: number, progress: Progress): Promise<Float32Array> {
+  const identity = createHash('sha256').update(JSON.stringify({ data: dataSettings(cfg), train: data.train.size, views, bank: BANK_VERSION })).digest('hex');
+  const path = join(cfg.store ?? cfg.out, '_bank', `${from.key}-${identity.slice(0, 12)}.f32`);
+  const floats = data.train.size * views * t.numClasses;
+  if (existsSync(path)) {
+    const bytes = readFileSync(path);
+    if (bytes.byteLength === floats * 4) return new Float32Array(bytes.buffer, bytes.byteOffset, floats).slice();
+    progress.log(`[${from.name}] ${path} has ${bytes.byteLength} bytes, expected ${floats * 4}: computing it again`);
+  }
+  const t0 = Date.now();
+  progress.log(`[${from.name}] logits for ${views} views of ${data.train.size} images (the view bank)…`);
+  const logits = await bankLogitsOf(t, data.train, TAKD_NORMALISATION, views);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic(path, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+  progress.log(`[${from.name}] view bank done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path}`);
+  return logits;
+}
+
+/** Bumped when the views of the bank (augment.ts, bankView) change, so that older bank files are not used. */
+const BANK_VERSION = 1;
 
 /** A finished stage's final weights (or a kept model's), as a frozen teacher. */
 function loadTrained(cfg: ExperimentConfig, stage: Stage, data: Data): Classifier {

@@ -5,6 +5,8 @@
 // the padded border is black (pixel 0, i.e. -mean/std after normalising), not the mean colour; `padMode:
 // 'mean'` gives 0 after normalising instead (what padding a normalised tensor would give).
 
+import { Rng } from '../../engine/random.ts';
+
 export interface Normalisation {
   mean: number[]; // per channel, in [0,1] pixel units
   std: number[];
@@ -48,6 +50,17 @@ export function drawCropFlip(rng: { int(n: number): number; next(): number }, pa
   const oy = rng.int(2 * pad + 1);
   const ox = rng.int(2 * pad + 1);
   return { oy, ox, flip: rng.next() < 0.5 };
+}
+
+/**
+ * View `v` of image `i` in a fixed bank of augmented views (FKD, Shen & Xing 2021): a crop and flip that depend
+ * on (i, v) alone, so that a frozen teacher's logits for every view can be computed once and looked up by any
+ * run that trains on the same bank.
+ */
+export function bankView(i: number, v: number, pad: number): CropFlip {
+  // Two odd multipliers spread (i, v) over the seed space; the salt keeps bank views apart from the loader's draws.
+  const seed = (Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(v + 1, 0x85ebca77) ^ 0x6b43a9b5) >>> 0;
+  return drawCropFlip(new Rng(seed), pad);
 }
 
 /**

@@ -15,7 +15,7 @@
 
 import { Rng, type RngState } from '../../engine/random.ts';
 import { imageSize, type Dataset } from './dataset.ts';
-import { drawCropFlip, pixelMap, TAKD_NORMALISATION, transformImage, type PadMode, type PixelMap } from './augment.ts';
+import { bankView, drawCropFlip, pixelMap, TAKD_NORMALISATION, transformImage, type PadMode, type PixelMap } from './augment.ts';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -34,12 +34,20 @@ export interface LoaderOptions {
   dropLast?: boolean;
   /** Prepare the next batch ahead in setImmediate (default true). */
   prefetch?: boolean;
+  /**
+   * A fixed bank of this many augmented views per image (augment.ts, bankView): with `augment`, each sample is
+   * one of its views, drawn per epoch, and the batch's `rows` say which (image · views + view).
+   */
+  views?: number;
+  /** Every sample at this view of the bank (no augmentation draw): for computing a teacher's logits over the bank. */
+  fixedView?: number;
 }
 
 export interface Batch {
   x: Float32Array; // size × H × W × C, normalised, NHWC
   y: Int32Array; // size labels
-  indices: Int32Array; // the dataset indices of the samples (e.g. to look up cached teacher outputs)
+  indices: Int32Array; // the dataset indices of the samples
+  rows: Int32Array; // where cached teacher outputs are: the index, or index · views + view with a view bank
   size: number; // samples in this batch (< batchSize only for a final partial batch)
   epoch: number;
   index: number; // batch number within the epoch
@@ -68,6 +76,8 @@ export class DataLoader {
   readonly dropLast: boolean;
   readonly pad: number;
   readonly batchesPerEpoch: number;
+  readonly views: number;
+  private readonly fixedView: number | null;
   private readonly map: PixelMap;
   private readonly prefetch: boolean;
   private readonly rng: Rng;
@@ -80,6 +90,7 @@ export class DataLoader {
   private readonly xs: Float32Array[] = [];
   private readonly ys: Int32Array[] = [];
   private readonly idx: Int32Array[] = [];
+  private readonly rows: Int32Array[] = [];
   private slot = 0; // slot of the next batch to hand out
   private ready = false; // whether `slot` already holds batch (epoch, position)
   private generation = 0; // bumped whenever a scheduled prepare-ahead becomes stale
@@ -95,6 +106,12 @@ export class DataLoader {
     this.dropLast = opts.dropLast ?? false;
     this.prefetch = opts.prefetch ?? true;
     this.pad = opts.pad ?? 4;
+    this.views = opts.views ?? 0;
+    this.fixedView = opts.fixedView ?? null;
+    if (!(Number.isInteger(this.views) && this.views >= 0)) throw new Error(`views ${this.views}: expected an integer ≥ 0`);
+    if (this.fixedView !== null && !(Number.isInteger(this.fixedView) && this.fixedView >= 0 && this.fixedView < this.views)) {
+      throw new Error(`fixedView ${this.fixedView}: expected a view of the bank, 0..${this.views - 1}`);
+    }
     this.batchesPerEpoch = this.dropLast ? Math.floor(ds.size / batchSize) : Math.ceil(ds.size / batchSize);
     if (this.batchesPerEpoch === 0)
       throw new Error(`${ds.name}: ${ds.size} samples give no batch of ${batchSize}${this.dropLast ? ' with dropLast' : ''}`);
@@ -108,6 +125,7 @@ export class DataLoader {
       this.xs.push(new Float32Array(batchSize * per));
       this.ys.push(new Int32Array(batchSize));
       this.idx.push(new Int32Array(batchSize));
+      this.rows.push(new Int32Array(batchSize));
     }
     this.rng = new Rng(opts.seed ?? 0);
     this.startEpoch();
@@ -133,6 +151,7 @@ export class DataLoader {
       x: this.xs[slot].subarray(0, size * imageSize(this.ds)),
       y: this.ys[slot].subarray(0, size),
       indices: this.idx[slot].subarray(0, size),
+      rows: this.rows[slot].subarray(0, size),
       size,
       epoch: this._epoch,
       index: this._position,
@@ -212,14 +231,23 @@ export class DataLoader {
     const per = imageSize(ds);
     const start = this._position * this.batchSize;
     const size = this.batchLength(this._position);
-    const x = this.xs[slot], y = this.ys[slot], idx = this.idx[slot];
+    const x = this.xs[slot], y = this.ys[slot], idx = this.idx[slot], rows = this.rows[slot];
     // Mixing the batch number into the seed with an odd multiplier keeps seeds distinct within an epoch.
-    const aug = this.augment ? new Rng((this.augSeed ^ Math.imul(this._position + 1, 0x9e3779b1)) >>> 0) : null;
+    const aug = this.augment && this.fixedView === null ? new Rng((this.augSeed ^ Math.imul(this._position + 1, 0x9e3779b1)) >>> 0) : null;
+    const V = this.views;
     for (let k = 0; k < size; k++) {
       const i = this.perm[start + k];
       idx[k] = i;
       y[k] = ds.labels[i];
-      const cf = aug ? drawCropFlip(aug, this.pad) : null;
+      let cf = null;
+      rows[k] = i;
+      if (this.fixedView !== null || (aug && V > 0)) {
+        const v = this.fixedView ?? aug!.int(V);
+        cf = bankView(i, v, this.pad);
+        rows[k] = i * V + v;
+      } else if (aug) {
+        cf = drawCropFlip(aug, this.pad);
+      }
       transformImage(ds.images, i * per, ds.height, ds.width, ds.channels, x, k * per, this.map, cf, this.pad);
     }
     this.ready = true;

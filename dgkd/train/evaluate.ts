@@ -20,10 +20,14 @@ async function inEvalOrder(
   batchSize: number,
   step: (x: Tensor, y: Tensor) => Tensor,
   after: (kept: Tensor, b: number) => Promise<void>,
+  bankView?: { views: number; view: number },
 ): Promise<void> {
   const wasTraining = model.training;
   model.eval();
-  const loader = new DataLoader(data, { batchSize, shuffle: false, augment: false, mean: norm.mean, std: norm.std, prefetch: false });
+  const loader = new DataLoader(data, {
+    batchSize, shuffle: false, augment: false, mean: norm.mean, std: norm.std, prefetch: false,
+    ...(bankView ? { views: bankView.views, fixedView: bankView.view } : {}),
+  });
   const { height: H, width: W, channels: C } = data;
   for (let b = 0; b < loader.batchesPerEpoch; b++) {
     const batch = loader.nextBatch();
@@ -59,6 +63,24 @@ export async function evaluate(model: Classifier, data: Dataset, norm: Normalisa
   const v = total ? await total.readF32() : new Float32Array(2);
   total?.dispose();
   return { top1: v[0] / data.size, top5: v[1] / data.size };
+}
+
+/**
+ * A frozen model's logits for every view of a bank of `views` augmented views of every image (augment.ts,
+ * bankView): [size × views × classes], row image · views + view, as the loader's `rows` index it.
+ */
+export async function bankLogitsOf(model: Classifier, data: Dataset, norm: Normalisation, views: number, batchSize = 256): Promise<Float32Array> {
+  const C = model.numClasses;
+  const out = new Float32Array(data.size * views * C);
+  for (let v = 0; v < views; v++) {
+    await inEvalOrder(model, data, norm, batchSize, (x) => model.forward(x), async (logits, b) => {
+      const rows = await logits.readF32();
+      logits.dispose();
+      const first = b * batchSize;
+      for (let k = 0; k < rows.length / C; k++) out.set(rows.subarray(k * C, (k + 1) * C), ((first + k) * views + v) * C);
+    }, { views, view: v });
+  }
+  return out;
 }
 
 /** A frozen model's logits for every image of `data`, in dataset order ([size × classes]). */

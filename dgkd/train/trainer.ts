@@ -27,7 +27,7 @@ import { learningRate, type ScheduleConfig } from './schedule.ts';
 import { Progress } from './progress.ts';
 import { gatherRows, trainStep } from './step.ts';
 
-export { evaluate, logitsOf } from './evaluate.ts';
+export { bankLogitsOf, evaluate, logitsOf } from './evaluate.ts';
 export { NonFiniteLossError, DivergedLossError, DIVERGENCE_FACTOR } from './loss_watch.ts';
 export { LAST, BEST } from './fit_state.ts';
 
@@ -39,6 +39,8 @@ export interface Recipe {
   weightDecay: number;
   nesterov: boolean;
   augment: boolean;
+  /** With augment: train on a fixed bank of this many views per image (0: fresh crops and flips). */
+  viewBank?: number;
   normalisation: Normalisation;
   seed: number;
 }
@@ -84,7 +86,10 @@ export interface FitOptions {
   recipe: Recipe;
   /** Evaluate every K epochs (and always after the last); default 1. */
   evalEvery?: number;
-  /** Per teacher, its logits for every training image ([train.size × classes]); only used without augmentation. */
+  /**
+   * Per teacher, its logits for every training image ([train.size × classes]) without augmentation, or for every
+   * view of the bank ([train.size × viewBank × classes]) with one; the loader's batch `rows` index them.
+   */
   teacherLogits?: Float32Array[];
   /** Folder for metrics.jsonl, last.safetensors, best.safetensors. */
   dir: string;
@@ -108,7 +113,10 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const params = [...model.parameters(), ...(objective.companions ?? []).flatMap((c) => c.parameters())];
   const opt = new SGD(params, { lr: recipe.schedule.lr, momentum: recipe.momentum, weightDecay: recipe.weightDecay, nesterov: recipe.nesterov });
   const { mean, std } = recipe.normalisation;
-  const loader = new DataLoader(o.train, { batchSize: recipe.batchSize, shuffle: true, augment: recipe.augment, mean, std, seed: recipe.seed, dropLast: true });
+  const loader = new DataLoader(o.train, {
+    batchSize: recipe.batchSize, shuffle: true, augment: recipe.augment, mean, std, seed: recipe.seed, dropLast: true,
+    ...(recipe.augment && recipe.viewBank ? { views: recipe.viewBank } : {}),
+  });
   const parts: FitParts = { opt, loader, rng: new Rng(recipe.seed ^ 0x5eed) };
   const lastPath = join(o.dir, LAST);
   const resuming = !!o.resume && hasCheckpoint(o);
@@ -118,7 +126,8 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const { height: H, width: W, channels: C } = o.train;
   const steps = loader.batchesPerEpoch;
   const teachers = o.teachers;
-  const cached = !recipe.augment && !objective.needsTeacherFeatures && o.teacherLogits?.length === teachers.length ? o.teacherLogits : null;
+  const precomputed = !recipe.augment || !!recipe.viewBank;
+  const cached = precomputed && !objective.needsTeacherFeatures && o.teacherLogits?.length === teachers.length ? o.teacherLogits : null;
   const evalEvery = o.evalEvery ?? 1;
   teachers.forEach((t) => t.eval());
   model.train();
@@ -143,7 +152,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
         images: batch.x.subarray(0, B * H * W * C),
         labels: batch.y.subarray(0, B),
         shape: [B, H, W, C],
-        teacherLogits: cached?.map((table, i) => gatherRows(table, batch.indices, B, teachers[i].numClasses)),
+        teacherLogits: cached?.map((table, i) => gatherRows(table, batch.rows, B, teachers[i].numClasses)),
       }, parts.rng);
       watch.push(rt.readLater([loss, correct].map((t) => ({ buffer: t.buffer, bytes: 4 }))), step, B);
       loss.dispose();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pixelMap, TAKD_NORMALISATION, transformImage } from '../../dgkd/data/augment.ts';
+import { bankView, pixelMap, TAKD_NORMALISATION, transformImage } from '../../dgkd/data/augment.ts';
 import type { Dataset } from '../../dgkd/data/dataset.ts';
 import { DataLoader, type Batch, type LoaderOptions } from '../../dgkd/data/loader.ts';
 
@@ -191,5 +191,58 @@ describe('DataLoader', () => {
     const b = new DataLoader(toy(10), opts({ batchSize: 5 }));
     expect(() => b.setState(a.getState())).toThrow(/batchSize/);
     [a, b].forEach((l) => l.close());
+  });
+});
+
+function expectClose(a: Float32Array, b: Float32Array): void {
+  expect(a.length).toBe(b.length);
+  expect(Math.max(...a.map((v, k) => Math.abs(v - b[k])))).toBeLessThan(1e-5);
+}
+
+describe('a fixed bank of augmented views', () => {
+  it('draws each sample as one of its bank views, says which in rows, and the view is the same in every run', () => {
+    const ds = toy(10);
+    const V = 3;
+    const a = new DataLoader(ds, opts({ views: V }));
+    const b = new DataLoader(ds, opts({ views: V, seed: 10 }));
+    const seen = new Set<number>();
+    for (const loader of [a, b]) {
+      for (let k = 0; k < 10; k++) {
+        const batch = loader.nextBatch();
+        for (let j = 0; j < batch.size; j++) {
+          const i = batch.indices[j];
+          const row = batch.rows[j];
+          expect(Math.floor(row / V)).toBe(i);
+          const v = row % V;
+          seen.add(v);
+          const { oy, ox, flip } = bankView(i, v, 2);
+          const per = ds.height * ds.width * 3;
+          expectClose(batch.x.subarray(j * per, (j + 1) * per), reference(ds, i, oy, ox, flip, 2));
+        }
+      }
+      loader.close();
+    }
+    expect([...seen].sort()).toEqual([0, 1, 2]);
+  });
+
+  it('with fixedView gives every image at that view, in order; without views rows are the indices', () => {
+    const ds = toy(5);
+    const fixed = new DataLoader(ds, { batchSize: 5, shuffle: false, views: 4, fixedView: 2, pad: 2 });
+    const b = fixed.nextBatch();
+    expect(Array.from(b.rows)).toEqual([0, 1, 2, 3, 4].map((i) => i * 4 + 2));
+    const { oy, ox, flip } = bankView(3, 2, 2);
+    expectClose(b.x.subarray(3 * 90, 4 * 90), reference(ds, 3, oy, ox, flip, 2));
+    const plain = new DataLoader(ds, opts());
+    const p = plain.nextBatch();
+    expect(Array.from(p.rows)).toEqual(Array.from(p.indices));
+    expect(() => new DataLoader(ds, { batchSize: 2, views: 4, fixedView: 4 })).toThrow(/fixedView 4: expected a view of the bank, 0\.\.3/);
+    [fixed, plain].forEach((l) => l.close());
+  });
+
+  it('views differ between images and between views of one image', () => {
+    const crops = new Set<string>();
+    for (let i = 0; i < 20; i++) for (let v = 0; v < 4; v++) crops.add(JSON.stringify(bankView(i, v, 4)));
+    expect(crops.size).toBeGreaterThan(60); // 162 possible crops and flips: few collisions among 80
+    expect(bankView(7, 3, 4)).toEqual(bankView(7, 3, 4));
   });
 });
