@@ -119,13 +119,14 @@ export function readKeptModel(path: string, want: KeptModelWanted): KeptModel {
 }
 
 /**
- * A kept model trained by this trainer on other held-out parts of the same data may have trained on images this
- * run tests on: refused. (Files that do not say what they were trained on — exports, PyTorch files — are the
+ * A kept model trained by this trainer on other held-out parts of the same dataset may have trained on images
+ * this run tests on: refused. (Files that do not say what they were trained on — exports, PyTorch files — are the
  * user's responsibility; the run's log names them.)
  */
 export function checkHeldOutParts(kept: KeptModel, run: Record<string, unknown>): void {
   const k = kept.data;
-  if (!k) return;
+  // Another dataset shares no images with this one (a teacher may be tried on other data with as many classes).
+  if (!k || k.dataset !== run.dataset) return;
   const fields = k.dataset === 'synthetic' ? ['dataset', 'syntheticTrain', 'syntheticTest', 'seed', 'valSplit', 'testSplit'] : ['dataset', 'valSplit', 'testSplit'];
   const norm = (f: string, v: unknown) => (f === 'testSplit' ? v || 0 : v);
   const differ = fields.filter((f) => norm(f, k[f]) !== norm(f, run[f]));

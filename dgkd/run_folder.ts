@@ -25,13 +25,20 @@ function flatten(o: unknown, at = '', out: Record<string, string> = {}): Record<
   return out;
 }
 
+/**
+ * Settings added after runs were made, and the value that means what their absence meant: a run written before
+ * the setting existed resumes when the setting has that value.
+ */
+const ABSENT_MEANS: Record<string, string> = { testSplit: '0', 'recipe.viewBank': '0' };
+
 /** Settings that differ between two configs (what --resume may not change). */
 export function settingsDiff(before: unknown, now: ExperimentConfig): string[] {
   const ignore = new Set(['resume', 'quiet']);
   const a = flatten(before);
   const b = flatten(now);
+  const same = (k: string) => a[k] === b[k] || (ABSENT_MEANS[k] !== undefined && (a[k] ?? ABSENT_MEANS[k]) === (b[k] ?? ABSENT_MEANS[k]));
   return [...new Set([...Object.keys(a), ...Object.keys(b)])]
-    .filter((k) => !ignore.has(k) && a[k] !== b[k])
+    .filter((k) => !ignore.has(k) && !same(k))
     .map((k) => `${k}: was ${a[k] ?? '(absent)'}, now ${b[k] ?? '(absent)'}`);
 }
 

@@ -30,7 +30,12 @@ export function exportModel(ck: LoadedCheckpoint, checkpointPath: string, outPat
   const tensors = modelStateOf(ck, checkpointPath);
   // The normalisation it was trained with, so that a model brought back with --teacher-checkpoint is checked.
   const norm = (ck.meta.recipe as { normalisation?: Normalisation } | undefined)?.normalisation ?? TAKD_NORMALISATION;
-  const meta = { format: MODEL_FORMAT, arch: ck.meta.arch, numClasses: String(ck.meta.numClasses), dataset: String(ck.meta.dataset ?? ''), normalisation: JSON.stringify(norm) };
+  // And the data it was trained on (dataset and held-out parts), so that such a model is refused by a run that
+  // tests on images it trained on (kept_models.ts).
+  const meta: Record<string, string> = {
+    format: MODEL_FORMAT, arch: ck.meta.arch, numClasses: String(ck.meta.numClasses), dataset: String(ck.meta.dataset ?? ''), normalisation: JSON.stringify(norm),
+    ...(ck.meta.data ? { data: JSON.stringify(ck.meta.data) } : {}),
+  };
   writeFileAtomic(outPath, encodeSafetensors(tensors, meta));
   return { tensors: Object.keys(tensors).length };
 }
