@@ -1,12 +1,13 @@
-"""PyTorch eager reference for bench/train_step.ts: the same CIFAR ResNet training step, timed the same way.
+"""PyTorch eager reference for bench/train_step.ts: the same training step, timed the same way.
 
-The model matches dgkd/models/resnet.ts (3x3 conv 16 -> BN -> ReLU, three stages of 16/32/64 channels with
-(depth - 2) / 6 BasicBlocks, ReLU after the residual addition, 1x1 stride-2 conv + BN shortcut where the shape
-changes, global average pool, FC); the step is forward, cross-entropy, backward, SGD (lr 0.01, momentum 0.9,
-weight decay 1e-4) on one fixed random batch, fp32, channels-first (PyTorch's default). Like our trainer, the loss
-of step k is read back only after step k + 1 has been queued, so the device is never idle waiting for Python.
+The models are dgkd/pytorch/models.py's twins of dgkd/models/ (any name `models` lists: resnet8, plain8, wrn-16-2,
+vgg8, …); the step is forward, cross-entropy, backward, SGD (lr 0.01, momentum 0.9, weight decay 1e-4) on one
+fixed random batch, fp32, channels-first (PyTorch's default). Like our trainer, the loss of step k is read back
+only after step k + 1 has been queued, so the device is never idle waiting for Python. On the CPU it uses every
+core (--threads; some builds start with one thread).
 
-    python3 bench/pytorch_step.py [--device cuda|cpu] [--batch 64] [--steps 20] [--models resnet8,resnet20] [--json]
+    python3 bench/pytorch_step.py [--device cuda|cpu] [--batch 64] [--steps 20] [--models resnet8,resnet20]
+                                  [--threads N] [--json]
 
 Prints one line per model (images/s, median step time); --json prints
 {"op":"train_step","impl":"pytorch-eager","model":...,"batch":...,"imagesPerSec":...,"stepMs":...,"device":...}.
@@ -25,7 +26,8 @@ import torch.nn.functional as F
 
 # The model definitions are the project's PyTorch twins of dgkd/models/ (also what `export` loads into).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dgkd" / "pytorch"))
-from models import ResNet  # noqa: E402
+from models import build  # noqa: E402
+import os  # noqa: E402
 
 
 def time_steps(model, batch, steps, device):
@@ -63,15 +65,18 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--models", default="resnet8,resnet20")
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     for arch in args.models.split(","):
-        if not arch.startswith("resnet"):
-            raise SystemExit(f"--models: only CIFAR ResNets (resnet8, resnet20, ...), got {arch!r}")
-        model = ResNet(int(arch[len("resnet"):])).to(device).train()
+        try:
+            model = build(arch).to(device).train()
+        except ValueError as e:
+            raise SystemExit(f"--models: {e}")
         ms = time_steps(model, args.batch, args.steps, device)
         ips = args.batch * 1000 / ms
         if args.json:

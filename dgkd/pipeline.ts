@@ -22,7 +22,7 @@ import { stageDir } from './stage_dir.ts';
 import { checkHeldOutParts, readKeptModel, type KeptModel } from './kept_models.ts';
 import { CheckpointError } from './train/checkpoint.ts';
 import type { ExperimentConfig, KdSettings, Method } from './config.ts';
-import { buildTable, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
+import { buildTable, pairedComparisons, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
 
 export type Role = 'teacher' | 'assistant' | 'student';
 
@@ -600,6 +600,7 @@ export async function runExperiment(
       config: cfg,
       stages: stagesOut,
       table: buildTable(perSeed),
+      comparisons: pairedComparisons(perSeed),
       perSeed,
     };
     writeReports(runDir, summary, curves);

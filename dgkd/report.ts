@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from './train/atomic.ts';
 import { curvesSvg, type Curve } from './plots.ts';
+import { pairedTTest, signTest } from './stats.ts';
 
 export type { Curve } from './plots.ts';
 
@@ -74,7 +75,61 @@ export interface Summary {
   config: unknown;
   stages: StageSummary[];
   table: TableRow[];
+  /** Each method against NOKD and against KD, paired per seed (absent in runs made before it existed). */
+  comparisons?: Comparison[];
   perSeed: SeedResult[];
+}
+
+/** One method against a baseline on one measure, over the seeds both have. */
+export interface Comparison {
+  method: string;
+  baseline: string;
+  measure: 'best' | 'final';
+  seeds: number;
+  /** The per-seed differences (method − baseline, accuracy units), their mean and sample std. */
+  deltas: number[];
+  delta: Stat;
+  /** Paired t-test and exact sign test, two-sided. */
+  t: number;
+  pT: number;
+  wins: number;
+  losses: number;
+  pSign: number;
+}
+
+/** Every student method against NOKD and KD, on best and final accuracy, where both ran on two or more seeds. */
+export function pairedComparisons(perSeed: SeedResult[]): Comparison[] {
+  const out: Comparison[] = [];
+  const methods = [...new Set(perSeed.filter((p) => !p.shared && p.method !== 'Teacher').map((p) => p.method))];
+  for (const baseline of ['NOKD', 'KD']) {
+    const base = new Map(perSeed.filter((p) => p.method === baseline).map((p) => [p.seed, p]));
+    for (const method of methods) {
+      if (method === baseline || (baseline === 'KD' && method === 'NOKD')) continue;
+      const pairs = perSeed.filter((p) => p.method === method && base.has(p.seed));
+      if (pairs.length < 2) continue;
+      for (const measure of ['best', 'final'] as const) {
+        const deltas = pairs.map((p) => p[measure] - base.get(p.seed)![measure]);
+        const t = pairedTTest(deltas);
+        const s = signTest(deltas);
+        out.push({ method, baseline, measure, seeds: pairs.length, deltas, delta: meanStd(deltas), t: t.t, pT: t.p, wins: s.wins, losses: s.losses, pSign: s.p });
+      }
+    }
+  }
+  return out;
+}
+
+const pValue = (p: number) => (Number.isNaN(p) ? '–' : p < 0.001 ? '< 0.001' : p.toFixed(3));
+
+/** The paired tests as a markdown table. */
+export function formatComparisons(cs: Comparison[]): string {
+  const lines = [
+    '| Method | against | measure | seeds | Δ (points) | per seed | t-test p | wins–losses | sign-test p |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...cs.map((c) =>
+      `| ${c.method} | ${c.baseline} | ${c.measure} | ${c.seeds} | ${signed(c.delta.mean)} ± ${pct(c.delta.std)} | ` +
+      `${c.deltas.map((d) => signed(d)).join(', ')} | ${pValue(c.pT)} | ${c.wins}–${c.losses} | ${pValue(c.pSign)} |`),
+  ];
+  return lines.join('\n');
 }
 
 /** Mean and sample standard deviation (0 for a single value). */
@@ -159,6 +214,11 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
     '',
     tableNotes(summary),
     '',
+    ...(summary.comparisons?.length
+      ? ['## Paired tests', '', 'Each method against NOKD and KD on the same seeds (same data order and initialisation): the per-seed ' +
+          'differences, a two-sided paired t-test and a two-sided exact sign test (with n seeds the sign test cannot go below 2/2ⁿ).', '',
+        formatComparisons(summary.comparisons), '']
+      : []),
     '![test accuracy and training loss per epoch](curves.svg)',
     '',
     '## Stages',
