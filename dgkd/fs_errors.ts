@@ -1,6 +1,8 @@
 // File-system failures as messages a user can act on: the path, what went wrong, and what was expected.
 // Node's fs errors carry a code, the system call and the path; any of them reaching the entry point exits 2.
 
+import { statSync } from 'node:fs';
+
 const REASONS: Record<string, string> = {
   EACCES: 'permission denied (expected a folder this user may write to)',
   EPERM: 'operation not permitted (expected a folder this user may write to)',
@@ -20,6 +22,16 @@ export interface FsError {
   syscall?: string;
   path?: string;
   dest?: string;
+}
+
+/** Whether two paths name one existing file (the same path, a symbolic link to it, or a hard link). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.ino === y.ino && x.dev === y.dev;
+  } catch {
+    return false; // one of them does not exist: they cannot be the same file
+  }
 }
 
 /** The error as `path: reason`, or null when it is not a file-system error we can explain. */

@@ -18,6 +18,7 @@ import { StageFailures, queueExecutor } from './queue/coordinator.ts';
 import { evaluate, Interrupted, NonFiniteLossError } from './train/trainer.ts';
 import { TAKD_NORMALISATION } from './data/index.ts';
 import { paperConfig } from './config.ts';
+import { sameFile } from './fs_errors.ts';
 
 /** Exit codes of a run stopped by a signal (after saving): 128 + the signal's number, as shells report it. */
 const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -30,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd.kind === 'export') {
+    // Writing the export over the checkpoint (by name, a symlink or a hard link) would lose its training state.
+    if (sameFile(cmd.out, cmd.checkpoint)) {
+      throw new UsageError(`export: --out ${cmd.out} is the checkpoint being exported (--checkpoint ${cmd.checkpoint}); write the model elsewhere`);
+    }
     const ck = readCheckpoint(cmd.checkpoint);
     for (const b of nonFiniteTensors(ck)) console.error(`warning: ${cmd.checkpoint}: tensor '${b.name}' holds ${b.count} non-finite values`);
     const { tensors } = exportModel(ck, cmd.checkpoint, cmd.out);

@@ -2,7 +2,7 @@
 // the flag or file and what was expected, and must leave earlier results untouched.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeSafetensors, type SafetensorsTensor } from '../engine/io/safetensors.ts';
@@ -16,6 +16,13 @@ const out = join(work, 'runs');
 const sentinel = join(out, 'earlier', 'summary.json');
 
 /** Every file under `dir` with its contents, to prove nothing changed. */
+/** A symbolic or hard link to the hand-made shape.safetensors checkpoint (made once). */
+function linked(kind: 'sym' | 'hard'): string {
+  const p = join(work, `${kind}.safetensors`);
+  if (!existsSync(p)) (kind === 'sym' ? symlinkSync : linkSync)(join(work, 'ck', 'shape.safetensors'), p);
+  return p;
+}
+
 function snapshot(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
   const walk = (d: string) => {
@@ -205,6 +212,14 @@ const cases: [string, () => string[], RegExp][] = [
   ['eval: a training-only option', () => ['eval', '--checkpoint', join(ckDir, 'garbage.safetensors'), '--epochs', '3'], /eval: unknown option '--epochs' \(see eval --help\)/],
   ['export without --out', () => ['export', '--checkpoint', join(ckDir, 'garbage.safetensors')], /export: --out FILE is required/],
   ['export of a missing checkpoint', () => ['export', '--checkpoint', join(work, 'none.safetensors'), '--out', join(work, 'm.safetensors')], /none\.safetensors does not exist/],
+  ['eval of a folder', () => ['eval', '--checkpoint', ckDir], /checkpoint .*ck is a folder, expected a \.safetensors checkpoint file/],
+  ['export of a folder', () => ['export', '--checkpoint', ckDir, '--out', join(work, 'm.safetensors')], /checkpoint .*ck is a folder, expected a \.safetensors checkpoint file/],
+  ['export onto its own checkpoint', () => ['export', '--checkpoint', join(ckDir, 'shape.safetensors'), '--out', join(ckDir, 'shape.safetensors')],
+    /export: --out .*shape\.safetensors is the checkpoint being exported/],
+  ['export onto its checkpoint through a symlink', () => ['export', '--checkpoint', join(ckDir, 'shape.safetensors'), '--out', linked('sym')],
+    /export: --out .*sym\.safetensors is the checkpoint being exported/],
+  ['export onto its checkpoint through a hard link', () => ['export', '--checkpoint', join(ckDir, 'shape.safetensors'), '--out', linked('hard')],
+    /export: --out .*hard\.safetensors is the checkpoint being exported/],
   ['export of garbage', () => ['export', '--checkpoint', join(ckDir, 'garbage.safetensors'), '--out', join(work, 'm.safetensors')], /garbage\.safetensors/],
   ['export below a file', () => ['export', '--checkpoint', join(ckDir, 'shape.safetensors'), '--out', join(work, 'a-file', 'm.safetensors')], /error: .*a-file: a file stands where a folder is expected \(mkdir\)/],
   ['--download without --data-dir', () => R('--dataset', 'cifar100', '--download'), /--data-dir: dataset 'cifar100' needs the folder holding its files \(or --download to fetch them\)/],

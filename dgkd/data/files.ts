@@ -1,7 +1,7 @@
 // Reading dataset files from disk (the Node side of the loaders; dataset.ts itself has no file system, so the
 // browser demo can use it).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { DataError } from './dataset.ts';
 
 /**
@@ -10,6 +10,7 @@ import { DataError } from './dataset.ts';
  */
 export function readDataFile(path: string, expected: string): Buffer {
   if (!existsSync(path)) throw new DataError(`missing data file ${path}; ${expected}`);
+  if (statSync(path).isDirectory()) throw new DataError(`data file ${path} is a folder; ${expected}`);
   try {
     return readFileSync(path);
   } catch (e) {
@@ -20,6 +21,7 @@ export function readDataFile(path: string, expected: string): Buffer {
 /** Reads an optional text file of names, one per line (blank lines dropped); undefined when absent. */
 export function readNameList(path: string): string[] | undefined {
   if (!existsSync(path)) return undefined;
+  if (statSync(path).isDirectory()) throw new DataError(`${path} is a folder, expected a text file of names, one per line`);
   return readFileSync(path, 'utf8')
     .split(/\r?\n/)
     .map((s) => s.trim())

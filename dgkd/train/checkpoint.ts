@@ -2,7 +2,7 @@
 // buffers (`optimizer.momentum_buffer.<param>`), and a metadata block with everything needed to resume exactly
 // (architecture, classes, dataset, epoch, data-loader and RNG state, metrics so far). Written atomically.
 
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafetensorsTensor } from '../../engine/io/safetensors.ts';
 import { convFromTorch, convToTorch, loadStateDict, stateDict, StateDictError, type StateEntry } from '../../engine/nn/index.ts';
 import type { SGD } from '../../engine/nn/index.ts';
@@ -65,6 +65,7 @@ export interface LoadedCheckpoint {
 /** Reads and validates a checkpoint file (not yet applied to a model). */
 export function readCheckpoint(path: string): LoadedCheckpoint {
   if (!existsSync(path)) throw new CheckpointError(`checkpoint ${path} does not exist`);
+  if (statSync(path).isDirectory()) throw new CheckpointError(`checkpoint ${path} is a folder, expected a .safetensors checkpoint file`);
   let decoded;
   try {
     decoded = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
