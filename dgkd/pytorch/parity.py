@@ -1,13 +1,27 @@
-"""PyTorch's side of test/pytorch-parity.test.ts: the same training steps and the same losses, computed by PyTorch,
-so that the test can compare them with ours step for step. Needs torch and numpy only (Debian: python3-torch,
-python3-numpy; scripts/setup-torch.sh installs them). Files are safetensors; metadata values are strings.
+"""PyTorch's side of test/pytorch-parity.test.ts: training steps and distillation losses computed by PyTorch, for
+the test to compare with ours. Needs torch and numpy only (Debian's python3-torch and python3-numpy;
+scripts/setup-torch.sh installs them). Files are safetensors; metadata values are strings. One thread.
 
-    python3 dgkd/pytorch/parity.py train IN OUT [IN OUT ...]
-        IN: a model export (the state dict as `dgkd/train/export.ts` writes it; metadata arch, numClasses), the
+    python3 dgkd/pytorch/parity.py train IN OUT
+        IN: a model export (the state dict as dgkd/train/export.ts writes it; metadata arch, numClasses), the
         batches `input.batch.<i>.x` (float32 [B, C, H, W]) and `input.batch.<i>.y` (int32 [B]), and the metadata
         lr, momentum, weight_decay, nesterov ("true"/"false") and steps. Trains with torch.optim.SGD, the model in
-        train mode, mean cross-entropy, float32, one thread. OUT: `loss` (float32 [steps], the loss of each step
-        before its update) and the final state dict (weights, batch-norm running statistics and counters).
+        train mode, mean cross-entropy, float32. OUT: `loss` (float32 [steps], each step's loss before its
+        update) and the final state dict (weights, batch-norm running statistics and counters). A free run, for
+        looking at by hand: the test uses `follow` (its comment says why).
+
+    python3 dgkd/pytorch/parity.py follow IN OUT
+        Checks another implementation's training run step by step. IN as for `train`, plus the metadata
+        `states`, a JSON list of steps + 1 files: that implementation's state before each step and after the
+        last (parameters and running statistics by state-dict name, `momentum.<name>` the SGD momentum buffer of
+        each parameter; float32; 4-D tensors, i.e. conv weights, in the engine's [KH, KW, Cin, Cout] layout).
+        PyTorch takes each step from exactly that step's state, in the metadata `dtype` (float32, the default,
+        or float64: the exact step up to float64 rounding, ten times slower for vgg8), and compares its result,
+        the reference, with the next file. OUT, float64 [steps] each: `loss`, the reference's loss of the step;
+        `diff.stats` and `diff.param`, the largest over tensors of max|theirs − reference| / max|reference|
+        after the step, for the running statistics and for the parameters; `diff.momentum`,
+        ‖theirs − reference‖₂ / ‖reference‖₂ over all momentum buffers together (the error in the step's
+        gradients plus weight decay); metadata `worst`, a JSON list (per step) of the tensor behind each figure.
 
     python3 dgkd/pytorch/parity.py losses IN OUT
         IN: named float32 tensors (logits [B, C], feature maps [B, C, H, W]), int32 labels, and the metadata
@@ -20,6 +34,10 @@ python3-numpy; scripts/setup-torch.sh installs them). Files are safetensors; met
         (tensor fields name tensors of IN). Each loss is computed in float64 with autograd from the formulas of
         ../shared/methods.md; OUT holds `<name>.loss` [1], `<name>.grad.student` (d loss / d student logits)
         and for CTKD `<name>.grad.scratch` and `<name>.grad.feature.<i>` (d loss / d target_features[i]), float64.
+
+    python3 dgkd/pytorch/parity.py serve
+        Reads lines `COMMAND<tab>IN<tab>OUT` (COMMAND one of the above) from stdin and answers each with a line
+        `OUT` when done, or `error<tab>OUT<tab>message` (torch is imported once). Prints `ready` first.
 
 Formulas (z_s student logits, z_t a teacher's, y labels, B batch, C classes):
     CE = mean_b −log softmax(z_s)_y
@@ -34,7 +52,6 @@ Formulas (z_s student logits, z_t a teacher's, y labels, B batch, C classes):
 
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -43,31 +60,6 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402  (the PyTorch definitions of dgkd/models/, same folder)
-
-NAMES = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int32): "I32", np.dtype(np.int64): "I64",
-         np.dtype(np.uint8): "U8"}
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """Tensors (numpy arrays) in name order, packed back to back, after an 8-byte-aligned JSON header."""
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
-        a = a.astype(a.dtype.newbyteorder("<"), copy=False)
-        raw = a.tobytes()
-        header[name] = {"dtype": NAMES[np.dtype(a.dtype.newbyteorder("="))], "shape": list(a.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    js = json.dumps(header).encode()
-    js += b" " * (-len(js) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(js)))
-        f.write(js)
-        for raw in blobs:
-            f.write(raw)
 
 
 def train(in_path, out_path):
@@ -87,7 +79,66 @@ def train(in_path, out_path):
         losses.append(loss.item())
     out = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     out["loss"] = np.array(losses, dtype=np.float32)
-    write_safetensors(out_path, out, {"arch": meta["arch"], "numClasses": meta["numClasses"]})
+    models.write_safetensors(out_path, out, {"arch": meta["arch"], "numClasses": meta["numClasses"]})
+
+
+def engine_state(path):
+    """A state file of `follow` in PyTorch's layouts: 4-D tensors (conv weights and their momentum) come in the
+    engine's [KH, KW, Cin, Cout] and are transposed to [Cout, Cin, KH, KW]."""
+    tensors, _ = models.read_safetensors(path)
+    return {k: np.ascontiguousarray(v.transpose(3, 2, 0, 1)) if v.ndim == 4 else v for k, v in tensors.items()}
+
+
+def one_step(model, hyper, state, x, y, dtype):
+    """One SGD step of `model` from `state` (parameters, running statistics, `momentum.<name>`), in `dtype`:
+    the loss, then the state after the step (float64 numpy, momentum included)."""
+    model.load_state_dict({k: torch.from_numpy(state[k]).to(dtype) for k in state if not k.startswith("momentum.")},
+                          strict=False)
+    opt = torch.optim.SGD(model.parameters(), **hyper)
+    for n, p in model.named_parameters():
+        opt.state[p]["momentum_buffer"] = torch.from_numpy(state["momentum." + n]).to(dtype).clone()
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x.to(dtype)), y)
+    loss.backward()
+    opt.step()
+    after = {k: v.double().numpy() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    for n, p in model.named_parameters():
+        after["momentum." + n] = opt.state[p]["momentum_buffer"].double().numpy()
+    return loss.item(), after
+
+
+def follow(in_path, out_path):
+    tensors, meta = models.read_safetensors(in_path)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[meta.get("dtype", "float32")]
+    model = models.load_export(in_path).to(dtype).train()
+    params = [n for n, _ in model.named_parameters()]
+    expected = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")} | {"momentum." + n for n in params}
+    steps, states = int(meta["steps"]), json.loads(meta["states"])
+    hyper = dict(lr=float(meta["lr"]), momentum=float(meta["momentum"]), weight_decay=float(meta["weight_decay"]),
+                 nesterov=meta["nesterov"] == "true")
+    out = {k: np.zeros(steps) for k in ("loss", "diff.stats", "diff.param", "diff.momentum")}
+    worst = []
+
+    def rel(a, b):
+        return float(np.abs(a - b).max() / max(float(np.abs(b).max()), 1e-300))
+
+    state = engine_state(states[0])
+    for i in range(steps):
+        if set(state) != expected:
+            raise ValueError(f"{states[i]}: tensors {sorted(set(state) ^ expected)} missing or unexpected")
+        x = torch.from_numpy(tensors[f"input.batch.{i}.x"])
+        y = torch.from_numpy(tensors[f"input.batch.{i}.y"]).long()
+        out["loss"][i], ref = one_step(model, hyper, state, x, y, dtype)
+        after = engine_state(states[i + 1])
+        stats = max((rel(after[k], v), k) for k, v in ref.items() if k not in params and not k.startswith("momentum."))
+        param = max((rel(after[k], ref[k]), k) for k in params)
+        errors = {n: float(np.square(after["momentum." + n] - ref["momentum." + n]).sum()) for n in params}
+        norm = sum(float(np.square(ref["momentum." + n]).sum()) for n in params)
+        out["diff.stats"][i], out["diff.param"][i] = stats[0], param[0]
+        out["diff.momentum"][i] = (sum(errors.values()) / norm) ** 0.5 if norm > 0 else 0.0
+        worst.append({"stats": stats[1], "param": param[1], "momentum": max(errors, key=errors.get)})
+        state = after
+    models.write_safetensors(out_path, out, {"worst": json.dumps(worst)})
 
 
 def attention(x):
@@ -138,19 +189,34 @@ def losses(in_path, out_path):
             out[f"{name}.grad.scratch"] = grads[1].numpy()
             for i, (f, g) in enumerate(zip(feats, grads[2:])):
                 out[f"{name}.grad.feature.{i}"] = (torch.zeros_like(f) if g is None else g).numpy()
-    write_safetensors(out_path, out)
+    models.write_safetensors(out_path, out, {})
+
+
+COMMANDS = {"train": train, "follow": follow, "losses": losses}
+
+
+def serve():
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        command, in_path, out_path = line.rstrip("\n").split("\t")
+        try:
+            COMMANDS[command](in_path, out_path)
+            print(out_path, flush=True)
+        except Exception as e:  # noqa: BLE001  (reported to the caller, who fails the test that asked)
+            print(f"error\t{out_path}\t{type(e).__name__}: {e}".replace("\n", " "), flush=True)
+    return 0
 
 
 def main(argv):
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    if len(argv) >= 3 and argv[0] == "train" and len(argv) % 2 == 1:
-        for i in range(1, len(argv), 2):
-            train(argv[i], argv[i + 1])
+    if len(argv) == 3 and argv[0] in COMMANDS:
+        COMMANDS[argv[0]](argv[1], argv[2])
         return 0
-    if len(argv) == 3 and argv[0] == "losses":
-        losses(argv[1], argv[2])
-        return 0
+    if argv == ["serve"]:
+        return serve()
     print(__doc__)
     return 2
 
