@@ -341,6 +341,20 @@ describe('pooling', () => {
     const x = R.t([1, 2, 2, 1], [3, 3, 3, 1]);
     await check('maxPool2d ties', [x], (t) => E.maxPool2d(t), R.maxpool2d, (g, t) => [R.maxpool2dBackward(t, g)]);
   });
+  // Channels in fours and windows tiling the input: the four-channel backward kernel (pool2d_backward4.wgsl).
+  for (const shape of [[2, 6, 4, 8], [1, 2, 2, 4], [3, 4, 10, 12]]) {
+    it(`max-pool 2×2 backward, four channels at a time ${JSON.stringify(shape)}`, async () => {
+      await check('maxPool2d', [randn(shape)], (x) => E.maxPool2d(x), R.maxpool2d, (g, x) => [R.maxpool2dBackward(x, g)]);
+    });
+  }
+  it('avg-pool 3×3 backward, four channels at a time', async () => {
+    await check('avgPool2d', [randn([2, 6, 9, 4])], (x) => E.avgPool2d(x, 3), (x) => R.avgpool2d(x, 3), (g, x) => [R.avgpool2dBackward(x, g, 3)]);
+  });
+  it('max-pool ties go to the first maximum, per channel, four channels at a time', async () => {
+    // Channel 0: all equal (the first wins); 1: the last is largest; 2: two maxima (the first wins); 3: the second.
+    const x = R.t([1, 2, 2, 4], [1, 0, 5, 7, 1, 0, 5, 9, 1, 0, 2, 7, 1, 3, 2, 1]);
+    await check('maxPool2d ties', [x], (t) => E.maxPool2d(t), R.maxpool2d, (g, t) => [R.maxpool2dBackward(t, g)]);
+  });
 });
 
 describe('losses', () => {

@@ -1,10 +1,12 @@
-// K×K pooling with stride K over NHWC data (pool2d.wgsl), max or average, and its backward (pool2d_backward.wgsl:
-// each input pixel takes the gradient of the window it is in — all of it for the window's maximum, a 1/K² share
-// for an average). The geometry is override constants, so each layer shape is its own pipeline.
+// K×K pooling with stride K over NHWC data (pool2d.wgsl), max or average, and its backward: each input pixel
+// takes the gradient of the window it is in — all of it for the window's maximum, a 1/K² share for an average.
+// The backward runs a window of four channels per invocation (pool2d_backward4.wgsl) when the channels come in
+// fours and the windows tile the input, else one element per invocation (pool2d_backward.wgsl). The geometry is
+// override constants, so each layer shape is its own pipeline.
 
 import { runtime, kernel } from '../runtime/index.ts';
 import { Tensor } from '../tensor.ts';
-import { elementGrid } from './grid.ts';
+import { elementGrid, vec4Grid } from './grid.ts';
 import { assertShape, shapeStr } from './shapes.ts';
 
 const POOL = kernel({ shader: 'pool2d.wgsl', params: { n: 'u32' }, bindings: ['x', 'y'], constants: ['MAX', 'H', 'W', 'C', 'K'] });
@@ -13,6 +15,14 @@ const POOL_BACKWARD = kernel({
   params: { n: 'u32' },
   bindings: ['x', 'g', 'dx'],
   constants: ['MAX', 'H', 'W', 'C', 'K'],
+});
+
+const POOL_BACKWARD4 = kernel({
+  shader: 'pool2d_backward4.wgsl',
+  uses: ['vec4_each.wgsl'],
+  params: { windows: 'u32' },
+  bindings: ['x', 'g', 'dx'],
+  constants: ['MAX', 'Ho', 'Wo', 'C4', 'K'],
 });
 
 export interface Pooling {
@@ -45,8 +55,20 @@ export function pool2dForward(x: Tensor, p: Pooling): Tensor {
 }
 
 export function pool2dBackward(x: Tensor, g: Tensor, p: Pooling): Tensor {
-  const [, H, W, C] = x.shape;
+  const [N, H, W, C] = x.shape;
   const dx = new Tensor([...x.shape]);
+  const K = p.K;
+  if (C % 4 === 0 && H % K === 0 && W % K === 0) {
+    const [Ho, Wo, C4] = [H / K, W / K, C / 4];
+    runtime().launch(POOL_BACKWARD4, {
+      constants: { MAX: p.max ? 1 : 0, Ho, Wo, C4, K },
+      params: { windows: N * Ho * Wo },
+      buffers: { x: x.buffer, g: g.buffer, dx: dx.buffer },
+      workgroups: vec4Grid(N * Ho * Wo * C4),
+      label: `${opName(p)} backward`,
+    });
+    return dx;
+  }
   runtime().launch(POOL_BACKWARD, {
     constants: { MAX: p.max ? 1 : 0, H, W, C, K: p.K },
     params: { n: dx.size },
