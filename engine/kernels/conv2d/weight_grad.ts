@@ -46,7 +46,12 @@ export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
 
 /** Sums the per-slice partial results [slices, KH·KW·Cin·Cout] in a fixed order. */
 function reduceSlices(partial: Tensor, g: Geometry, slices: number): Tensor {
-  const dw = new Tensor([g.KH, g.KW, g.Cin, g.Cout]);
+  return sumSlices(partial, [g.KH, g.KW, g.Cin, g.Cout], slices);
+}
+
+/** Sums partial results [slices, …shape] over the slices in a fixed order, into a new tensor of `shape`; frees partial. */
+export function sumSlices(partial: Tensor, shape: number[], slices: number): Tensor {
+  const dw = new Tensor(shape);
   runtime().launch(SPLITK_REDUCE, {
     params: { n: dw.size, splits: slices },
     buffers: { partial: partial.buffer, out: dw.buffer },
