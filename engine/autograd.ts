@@ -83,8 +83,9 @@ function accumulateLeaf(t: Tensor, g: Tensor): void {
   }
 }
 
+/** A gradient rule must return a gradient of its input's exact shape (not only its size). */
 function checkShape(g: Tensor, t: Tensor, op: string): void {
-  if (g.size !== t.size) {
+  if (g.shape.length !== t.shape.length || g.shape.some((d, i) => d !== t.shape[i])) {
     throw new Error(`backward of ${op}: gradient shape [${g.shape.join(', ')}] does not match input [${t.shape.join(', ')}]`);
   }
 }

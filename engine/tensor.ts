@@ -178,9 +178,13 @@ export function tidy<R extends Kept>(fn: () => R): R {
   let result: R;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
+    // Nothing survives a throw: free what fn made before the error, so a caught failure leaks no GPU memory.
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
   const survivors = new Set<Tensor>();
   if (result instanceof Tensor) survivors.add(result);
   else if (Array.isArray(result)) result.forEach((t) => survivors.add(t));

@@ -6,6 +6,7 @@ import { Conv2d, BatchNorm2d, Linear, SGD } from '../engine/nn/index.ts';
 import * as R from './reference.ts';
 import { down, gpuReady, labelsUp, up } from './gpu.ts';
 import { readShader } from '../engine/node/dawn.ts';
+import { record } from '../engine/tape.ts';
 
 beforeAll(async () => {
   await gpuReady;
@@ -109,5 +110,25 @@ describe('buffer pool', () => {
     expect(after.created).toBe(warm.created);
     expect(after.liveBuffers).toBe(warm.liveBuffers);
     expect(E.liveTensorCount()).toBe(liveTensors);
+  });
+});
+
+describe('ownership when things go wrong', () => {
+  it('tidy frees what its function made before it threw', () => {
+    const before = E.liveTensorCount();
+    expect(() =>
+      tidy(() => {
+        E.zeros([3, 4]);
+        E.scale(E.ones([5]), 2);
+        throw new Error('mid-step');
+      }),
+    ).toThrow('mid-step');
+    expect(E.liveTensorCount()).toBe(before);
+  });
+
+  it('a gradient rule must give its input’s exact shape, not only as many elements', () => {
+    const x = up(R.randn([2, 3], rng), true);
+    const y = record(E.scale(x, 1), 'transposing rule', [x], (g) => [g.reshape([3, 2])]);
+    expect(() => backward(E.sum(y))).toThrow(/backward of transposing rule: gradient shape \[3, 2\] does not match input \[2, 3\]/);
   });
 });
