@@ -8,7 +8,9 @@
 import { Rng, backward, batchNorm, klDivWithTemperature, randn, ones, zeros, zeroGrad, tidy } from '../engine/index.ts';
 import type { Tensor } from '../engine/index.ts';
 import { matmulKernel } from '../engine/kernels/matmul.ts';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry } from '../engine/kernels/conv2d/index.ts';
+import {
+  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry, depthwiseForward, depthwiseInputGrad, depthwiseWeightGrad,
+} from '../engine/kernels/conv2d/index.ts';
 
 export type ConvPass = 'fwd' | 'dgrad' | 'wgrad';
 
@@ -20,6 +22,8 @@ export interface ConvShape {
 export type CaseSpec =
   | { kind: 'matmul'; n: number }
   | { kind: 'conv'; pass: ConvPass; shape: ConvShape }
+  /** A depthwise convolution: Cin = Cout = groups (weights [K, K, 1, C]; tfjs's [K, K, C, 1], the same order). */
+  | { kind: 'dwconv'; pass: ConvPass; shape: ConvShape }
   | { kind: 'bn'; backward: boolean; shape: [number, number, number, number] }
   | { kind: 'softmax-kl'; B: number; C: number; T: number }
   | { kind: 'train'; arch: 'resnet8' | 'resnet20'; batch: number };
@@ -45,11 +49,21 @@ const CONV_SHAPES: { label: string; shape: ConvShape }[] = [
   { label: '8x8x64-64', shape: { N: 64, H: 8, W: 8, Cin: 64, Cout: 64, K: 3, stride: 1, pad: 1 } },
 ];
 
+/**
+ * Depthwise 3×3 layers of the CIFAR students at batch 64: ShuffleNetV2's first down-sampling block (24 channels at
+ * stride 2), a MobileNetV2 expansion of 96 channels, and ShuffleNetV2's 58-channel branch (not a multiple of 4).
+ */
+const DW_SHAPES: { label: string; shape: ConvShape }[] = [
+  { label: '32x32x24-s2', shape: { N: 64, H: 32, W: 32, Cin: 24, Cout: 24, K: 3, stride: 2, pad: 1 } },
+  { label: '16x16x96-s1', shape: { N: 64, H: 16, W: 16, Cin: 96, Cout: 96, K: 3, stride: 1, pad: 1 } },
+  { label: '16x16x58-s1', shape: { N: 64, H: 16, W: 16, Cin: 58, Cout: 58, K: 3, stride: 1, pad: 1 } },
+];
+
 /** Multiply-adds ×2 of a conv; the input- and weight-gradient are GEMMs of the same size as the forward. */
-export function convFlops(s: ConvShape): number {
+export function convFlops(s: ConvShape, groups = 1): number {
   const Ho = Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1;
   const Wo = Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1;
-  return 2 * s.N * Ho * Wo * s.Cout * s.K * s.K * s.Cin;
+  return (2 * s.N * Ho * Wo * s.Cout * s.K * s.K * s.Cin) / groups;
 }
 
 export function allCases(): CaseDef[] {
@@ -60,6 +74,11 @@ export function allCases(): CaseDef[] {
   for (const pass of ['fwd', 'dgrad', 'wgrad'] as const) {
     for (const { label, shape } of CONV_SHAPES) {
       cases.push({ name: `conv-${pass}-${label}`, spec: { kind: 'conv', pass, shape }, unit: 'GFLOP/s', work: convFlops(shape), target: 10 });
+    }
+  }
+  for (const pass of ['fwd', 'dgrad', 'wgrad'] as const) {
+    for (const { label, shape } of DW_SHAPES) {
+      cases.push({ name: `dwconv-${pass}-${label}`, spec: { kind: 'dwconv', pass, shape }, unit: 'GFLOP/s', work: convFlops(shape, shape.Cin) });
     }
   }
   const bnShape: [number, number, number, number] = [64, 32, 32, 16];
@@ -100,6 +119,20 @@ export function ourKernelCase(spec: CaseSpec, rng = new Rng(1)): KernelCase {
           : spec.pass === 'dgrad'
             ? () => conv2dInputGrad(dy, w, g).dispose()
             : () => conv2dWeightGrad(x, dy, g).dispose();
+      return { run, dispose };
+    }
+    case 'dwconv': {
+      const s = spec.shape;
+      const x = input(randn([s.N, s.H, s.W, s.Cin], rng));
+      const w = input(randn([s.K, s.K, 1, s.Cin], rng, 0.1));
+      const g = convGeometry(x.shape, w.shape, s.stride, s.pad, s.Cin);
+      const dy = input(randn([s.N, g.Ho, g.Wo, s.Cin], rng));
+      const run =
+        spec.pass === 'fwd'
+          ? () => depthwiseForward(x, w, null, g).dispose()
+          : spec.pass === 'dgrad'
+            ? () => depthwiseInputGrad(dy, w, g).dispose()
+            : () => depthwiseWeightGrad(x, dy, g).dispose();
       return { run, dispose };
     }
     case 'bn': {

@@ -115,6 +115,22 @@ export function tfjsKernelCase(spec: CaseSpec): KernelCase {
             : () => void tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: w.shape });
       return { run: each(run), dispose };
     }
+    case 'dwconv': {
+      const s = spec.shape;
+      const Ho = Math.floor((s.H + 2 * s.pad - s.K) / s.stride) + 1;
+      const Wo = Math.floor((s.W + 2 * s.pad - s.K) / s.stride) + 1;
+      const x = randn([s.N, s.H, s.W, s.Cin]) as tf.Tensor4D;
+      const w = randn([s.K, s.K, s.Cin, 1], 0.1) as tf.Tensor4D;   // channel multiplier 1
+      const dy = randn([s.N, Ho, Wo, s.Cin]) as tf.Tensor4D;
+      const attrs = { strides: s.stride, pad: s.pad, dilations: 1, dataFormat: 'NHWC' };
+      const run =
+        spec.pass === 'fwd'
+          ? () => void tf.depthwiseConv2d(x, w, s.stride, s.pad)
+          : spec.pass === 'dgrad'
+            ? () => void tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: w }, { ...attrs, inputShape: x.shape })
+            : () => void tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { ...attrs, filterShape: w.shape });
+      return { run: each(run), dispose };
+    }
     case 'bn': {
       const C = spec.shape[3];
       const x = randn(spec.shape) as tf.Tensor4D;

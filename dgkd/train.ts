@@ -53,7 +53,10 @@ async function main(argv: string[]): Promise<number> {
       return { name, params };
     });
     if (cmd.json) rows.forEach((r) => console.log(JSON.stringify(r)));
-    else rows.forEach((r) => console.log(`${r.name.padEnd(10)} ${r.params.toLocaleString('en-US').padStart(12)} parameters (${cmd.classes} classes)`));
+    else {
+      const width = Math.max(10, ...rows.map((r) => r.name.length));
+      rows.forEach((r) => console.log(`${r.name.padEnd(width)} ${r.params.toLocaleString('en-US').padStart(12)} parameters (${cmd.classes} classes)`));
+    }
     return 0;
   }
   if (cmd.kind === 'eval') {

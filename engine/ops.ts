@@ -38,6 +38,9 @@ export const div = (a: Tensor, b: Tensor) =>
 
 export const relu = (x: Tensor) => record(k.unary('relu', x), 'relu', [x], (g) => [k.binary('reluBackward', g, x)]);
 
+/** min(max(x, 0), 6) (MobileNet's activation); the gradient passes where 0 < x < 6. */
+export const relu6 = (x: Tensor) => record(k.unary('relu6', x), 'relu6', [x], (g) => [k.binary('relu6Backward', g, x)]);
+
 /** relu(a + b) in one pass, for residual connections; a and b have the same shape. */
 export const addRelu = (a: Tensor, b: Tensor): Tensor => {
   const y = k.binary('addRelu', a, b);
@@ -116,6 +119,39 @@ export function flatten(x: Tensor): Tensor {
   return out;
 }
 
+/** Channels [start, start + count) of x, along its last axis (NHWC's channels); the gradient puts g back in place, zeros around it. */
+export function sliceChannels(x: Tensor, start: number, count: number): Tensor {
+  const C = x.shape[x.shape.length - 1];
+  return record(k.channelSlice(x, start, count), 'sliceChannels', [x], (g) => [k.channelPad(g, C, start)]);
+}
+
+/** The tensors joined along their last axis (channels); each one's gradient is its slice of g. */
+export function concatChannels(xs: Tensor[]): Tensor {
+  const starts = xs.map((_, i) => xs.slice(0, i).reduce((a, t) => a + t.shape[t.shape.length - 1], 0));
+  return record(k.channelConcat(xs), 'concatChannels', xs, (g) =>
+    xs.map((x, i) => ifNeeded(x, () => k.channelSlice(g, starts[i], x.shape[x.shape.length - 1]))),
+  );
+}
+
+/**
+ * ShuffleNet's channel shuffle: the C channels seen as [groups, C/groups], transposed to [C/groups, groups] — output
+ * channel j·groups + i is input channel i·C/groups + j. Composed (a permute of a view), so the gradient is the
+ * inverse shuffle.
+ */
+export function channelShuffle(x: Tensor, groups: number): Tensor {
+  const C = x.shape[x.shape.length - 1];
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) {
+    throw new RangeError(`channelShuffle: ${groups} groups do not divide the ${C} channels of ${k.shapeStr(x.shape)}`);
+  }
+  if (groups === 1) return x;
+  const v = x.reshape([x.size / C, groups, C / groups]);
+  const p = permute(v, [0, 2, 1]);
+  const out = p.reshape([...x.shape]);
+  v.dispose();
+  p.dispose();
+  return out;
+}
+
 // ---- layers ------------------------------------------------------------------------------------------------
 
 export interface MatmulOptions {
@@ -132,15 +168,19 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   ]);
 }
 
-/** y = conv2d(x, w) + bias; x [N, H, W, Cin], w [KH, KW, Cin, Cout], bias [Cout] or null. */
+/**
+ * y = conv2d(x, w) + bias; x [N, H, W, Cin], w [KH, KW, Cin / groups, Cout], bias [Cout] or null. With groups > 1
+ * each group of channels is convolved on its own (depthwise: groups = Cin = Cout); k.convForward and the
+ * gradients pick the kernels by groups (engine/kernels/conv2d/passes.ts).
+ */
 export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
-  const geo = k.convGeometry(x.shape, w.shape, opts.stride ?? 1, opts.pad ?? 0);
+  const geo = k.convGeometry(x.shape, w.shape, opts.stride ?? 1, opts.pad ?? 0, opts.groups ?? 1);
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== geo.Cout)) {
     throw new RangeError(`conv2d: bias must be [${geo.Cout}], got ${k.shapeStr(bias.shape)}`);
   }
-  return record(k.conv2dForward(x, w, bias, geo), 'conv2d', bias ? [x, w, bias] : [x, w], (g) => [
-    ifNeeded(x, () => k.conv2dInputGrad(g, w, geo)),
-    ifNeeded(w, () => k.conv2dWeightGrad(x, g, geo)),
+  return record(k.convForward(x, w, bias, geo), 'conv2d', bias ? [x, w, bias] : [x, w], (g) => [
+    ifNeeded(x, () => k.convInputGrad(g, w, geo)),
+    ifNeeded(w, () => k.convWeightGrad(x, g, geo)),
     ifNeeded(bias, () => k.sumKernel(g, [0, 1, 2]).reshape([geo.Cout])),
   ]);
 }
@@ -164,6 +204,20 @@ const pool = (x: Tensor, K: number, max: boolean) =>
 /** K×K windows with stride K. */
 export const maxPool2d = (x: Tensor, K = 2) => pool(x, K, true);
 export const avgPool2d = (x: Tensor, K = 2) => pool(x, K, false);
+
+/**
+ * K×K average pooling with a stride and zero padding that counts in the average (PyTorch's AvgPool2d default,
+ * count_include_pad; ShuffleNet's strided shortcut is 3×3, stride 2, pad 1): a depthwise convolution with every
+ * tap 1/K², a constant.
+ */
+export function avgPool2dPadded(x: Tensor, K: number, stride: number, pad: number): Tensor {
+  k.assertShape('avgPool2dPadded', 'x', x, 4);
+  const C = x.shape[3];
+  const w = k.filled([K, K, 1, C], 1 / (K * K), x);
+  const y = conv2d(x, w, null, { stride, pad, groups: C });
+  if (!y.node) w.dispose(); // else the gradient rule holds it (tidy() frees it)
+  return y;
+}
 
 /** [N, H, W, C] → [N, C]: the mean over all positions. */
 export function globalAvgPool(x: Tensor): Tensor {

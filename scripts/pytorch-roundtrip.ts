@@ -1,6 +1,7 @@
 // A round trip into PyTorch: for each architecture, a seeded model with non-trivial batch-norm statistics runs a
 // random batch here (eval mode); its model-only export plus that batch (NCHW) and our logits go to a file that
-// `python3 dgkd/pytorch/models.py check` loads with strict=True and runs. Needs torch (Debian: python3-torch).
+// `python3 dgkd/pytorch/models.py check` loads with strict=True and runs. Needs torch: Debian's python3-torch at
+// /usr/bin/python3 (`bash scripts/setup-torch.sh`), or the interpreter in $PYTHON.
 //
 //   npx tsx scripts/pytorch-roundtrip.ts [ARCH[:CLASSES] ...]     (default: one of each family)
 
@@ -16,7 +17,10 @@ import { createModel } from '../dgkd/models/index.ts';
 import { modelStateOf } from '../dgkd/train/export.ts';
 
 await initGpu();
-const specs = process.argv.slice(2).length ? process.argv.slice(2) : ['plain2', 'plain8', 'plain5:100', 'resnet8', 'resnet20', 'wrn-16-2', 'vgg8'];
+const specs = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['plain2', 'plain8', 'plain5:100', 'resnet8', 'resnet20', 'wrn-16-2', 'vgg8', 'mobilenetv2-0.5:100', 'shufflenetv1:100', 'shufflenetv2:100'];
+const python = process.env.PYTHON ?? '/usr/bin/python3';
 const dir = mkdtempSync(join(tmpdir(), 'dgkd-torch-'));
 let failed = 0;
 for (const spec of specs) {
@@ -45,7 +49,7 @@ for (const spec of specs) {
   state['input.logits'] = { dtype: 'F32', shape: [N, model.numClasses], data: logits };
   const file = join(dir, `${spec.replace(':', '-')}.safetensors`);
   writeFileSync(file, encodeSafetensors(state, { format: 'dgkd-model/1', arch: model.arch, numClasses: String(model.numClasses) }));
-  const r = spawnSync('python3', ['dgkd/pytorch/models.py', 'check', file], { encoding: 'utf8' });
+  const r = spawnSync(python, ['dgkd/pytorch/models.py', 'check', file], { encoding: 'utf8' });
   process.stdout.write(`${spec}: ${r.stdout.trim().split('\n').slice(1).join(' ') || r.stderr.trim().split('\n').slice(-1)[0]}\n`);
   if (r.status !== 0) failed++;
   model.dispose();

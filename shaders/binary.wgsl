@@ -2,7 +2,7 @@
 // rank-4 shape; each operand has its own strides, 0 on the dimensions where it is broadcast. (Operands of the
 // same shape take binary_same.wgsl.)
 // The walk itself is offset4 (index4.wgsl, compiled in front of this file).
-override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu input)
+override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu input), 6 relu6-backward
 override D1: u32 = 1u;
 override D2: u32 = 1u;
 override D3: u32 = 1u;
@@ -30,6 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     case 1u: { v = x - y; }
     case 2u: { v = x * y; }
     case 3u: { v = x / y; }
+    case 6u: { v = select(0.0, x, y > 0.0 && y < 6.0); }
     default: { v = select(0.0, x, y > 0.0); }
   }
   out[i] = v;

@@ -1,6 +1,7 @@
 // out = OP(a, b) for operands of the same shape, in vec4s (see unary.wgsl for why the
 // vec4 view is safe). Broadcasting operands go through binary.wgsl instead.
-override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu output), 5 relu(a + b)
+override OP: u32 = 0u;  // 0 add, 1 sub, 2 mul, 3 div, 4 relu-backward (a = grad, b = relu output), 5 relu(a + b),
+                        // 6 relu6-backward (a = grad, b = relu6 input)
 
 struct Params { n4: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -22,6 +23,7 @@ fn apply(i: u32) -> vec4<f32> {
     case 2u: { v = x * y; }
     case 3u: { v = x / y; }
     case 4u: { v = select(vec4<f32>(0.0), x, y > vec4<f32>(0.0)); }
+    case 6u: { v = select(vec4<f32>(0.0), x, (y > vec4<f32>(0.0)) & (y < vec4<f32>(6.0))); }
     default: { v = max(x + y, vec4<f32>(0.0)); }
   }
   return v;

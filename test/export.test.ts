@@ -18,7 +18,9 @@ const fixture: Record<string, [string, number[]][]> = JSON.parse(
 beforeAll(() => gpuReady);
 
 it('the fixture covers every family at 10 and 100 classes', () => {
-  for (const family of ['plain', 'resnet', 'wrn', 'vgg']) expect(Object.keys(fixture).some((k) => k.startsWith(family))).toBe(true);
+  for (const family of ['plain', 'resnet', 'wrn', 'vgg', 'mobilenetv2', 'shufflenetv1', 'shufflenetv2']) {
+    expect(Object.keys(fixture).some((k) => k.startsWith(family))).toBe(true);
+  }
   expect(Object.keys(fixture).filter((k) => k.endsWith(':100')).length).toBeGreaterThan(0);
 });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as E from '../engine/index.ts';
 import { Rng, backward, tidy, Tensor } from '../engine/index.ts';
 import * as R from './reference.ts';
-import { convGeometry, usesRowKernel } from '../engine/kernels/conv2d/index.ts';
+import { convGeometry, convKind, usesRowKernel } from '../engine/kernels/conv2d/index.ts';
 import { tileFor } from '../engine/kernels/tiles.ts';
 import { down, gpuReady, labelsUp, up } from './gpu.ts';
 
@@ -270,6 +270,104 @@ describe('conv2d', () => {
     const w = up(randn([3, 3, 2, 4]));
     expect(() => E.conv2d(x, w)).toThrow(/conv2d: input channels differ: x \[1, 4, 4, 3\] vs w \[3, 3, 2, 4\]/);
   });
+});
+
+describe('grouped and depthwise conv2d', () => {
+  // Depthwise (groups = Cin = Cout) runs its own kernels (conv2d_dw*.wgsl): vec4 loads when C % 4 = 0, scalar
+  // ones otherwise; rows of 4-pixel segments with a partial last one; the input gradient at stride 1 on the
+  // forward kernel with mirrored taps, at stride 2 on conv2d_dw_dgrad.wgsl; non-square kernels take the latter at
+  // stride 1 too. Other group counts run one dense convolution per group (grouped.ts).
+  const cases = [
+    { N: 2, H: 5, W: 7, Cin: 8, Cout: 8, k: 3, stride: 1, pad: 1, groups: 8, bias: true },
+    { N: 2, H: 6, W: 9, Cin: 6, Cout: 6, k: 3, stride: 1, pad: 1, groups: 6, bias: false },
+    { N: 1, H: 7, W: 6, Cin: 5, Cout: 5, k: 3, stride: 1, pad: 0, groups: 5, bias: true },
+    { N: 2, H: 9, W: 7, Cin: 12, Cout: 12, k: 3, stride: 2, pad: 1, groups: 12, bias: false },
+    { N: 2, H: 8, W: 11, Cin: 7, Cout: 7, k: 3, stride: 2, pad: 1, groups: 7, bias: true },
+    { N: 1, H: 9, W: 10, Cin: 4, Cout: 4, k: 5, stride: 1, pad: 2, groups: 4, bias: false },
+    { N: 2, H: 5, W: 3, Cin: 3, Cout: 3, k: 5, stride: 2, pad: 2, groups: 3, bias: false },
+    { N: 1, H: 5, W: 9, Cin: 6, Cout: 6, k: 1, kw: 3, stride: 1, pad: 1, groups: 6, bias: false },
+    { N: 4, H: 16, W: 16, Cin: 32, Cout: 32, k: 3, stride: 1, pad: 1, groups: 32, bias: false },   // many wgrad slices
+    { N: 4, H: 16, W: 16, Cin: 58, Cout: 58, k: 3, stride: 2, pad: 1, groups: 58, bias: false },   // ShuffleNetV2's
+    // groups > 1, not depthwise: channels not a multiple of 4, stride 2, 1×1 (ShuffleNet's, in 3 groups), a
+    // channel multiplier (groups = Cin < Cout), and ShuffleNet V1's first grouped 1×1 (240 → 60 in 3 groups).
+    { N: 2, H: 5, W: 5, Cin: 6, Cout: 9, k: 3, stride: 2, pad: 1, groups: 3, bias: true },
+    { N: 2, H: 6, W: 9, Cin: 10, Cout: 14, k: 3, stride: 1, pad: 1, groups: 2, bias: false },
+    { N: 2, H: 4, W: 5, Cin: 18, Cout: 12, k: 1, stride: 1, pad: 0, groups: 3, bias: false },
+    { N: 2, H: 7, W: 7, Cin: 9, Cout: 6, k: 1, stride: 2, pad: 0, groups: 3, bias: true },
+    { N: 1, H: 4, W: 6, Cin: 3, Cout: 6, k: 3, stride: 1, pad: 1, groups: 3, bias: false },
+    { N: 2, H: 8, W: 8, Cin: 240, Cout: 60, k: 1, stride: 1, pad: 0, groups: 3, bias: false },
+  ];
+  for (const c of cases as ((typeof cases)[number] & { kw?: number })[]) {
+    it(JSON.stringify(c), async () => {
+      const x = randn([c.N, c.H, c.W, c.Cin]);
+      const w = randn([c.k, c.kw ?? c.k, c.Cin / c.groups, c.Cout], 0.3);
+      const inputs = c.bias ? [x, w, randn([c.Cout])] : [x, w];
+      await check(
+        'conv2d',
+        inputs,
+        (xx, ww, bb) => E.conv2d(xx, ww, bb ?? null, { stride: c.stride, pad: c.pad, groups: c.groups }),
+        (xx, ww, bb) => R.conv2d(xx, ww, bb ?? null, c.stride, c.pad, c.groups),
+        (g, xx, ww) => {
+          const r = R.conv2dBackward(xx, ww, g, c.stride, c.pad, c.groups);
+          return c.bias ? [r.dx, r.dw, r.dbias] : [r.dx, r.dw];
+        },
+        { rtol: 1e-3, atol: 1e-4 },
+      );
+    });
+  }
+  it('sends each convolution to its kernels by groups', () => {
+    const kind = (Cin: number, Cout: number, groups: number, k = 3) => convKind(convGeometry([2, 8, 8, Cin], [k, k, Cin / groups, Cout], 1, 1, groups));
+    expect(kind(16, 16, 1)).toBe('dense');
+    expect(kind(16, 16, 16)).toBe('depthwise');
+    expect(kind(58, 58, 58)).toBe('depthwise');
+    expect(kind(16, 32, 16)).toBe('grouped');   // a channel multiplier
+    expect(kind(240, 60, 3, 1)).toBe('grouped');
+  });
+  it('rejects groups that do not divide the channels, naming the shapes', async () => {
+    const x = up(randn([1, 4, 4, 6]));
+    expect(() => E.conv2d(x, up(randn([3, 3, 2, 4])), null, { groups: 4 })).toThrow(/conv2d: 4 groups do not divide the channels: x \[1, 4, 4, 6\], w \[3, 3, 2, 4\]/);
+    expect(() => E.conv2d(x, up(randn([3, 3, 3, 6])), null, { groups: 3 })).toThrow(/input channels differ: x \[1, 4, 4, 6\] vs w \[3, 3, 3, 6\] \(3 groups of 2\)/);
+  });
+});
+
+describe('channel ops, ReLU6 and padded average pooling', () => {
+  it('relu6', async () => {
+    await check('relu6', [randn([3, 7, 5], 5)], E.relu6, R.relu6, (g, x) => [R.relu6Backward(x, g)]);
+  });
+  for (const [shape, groups] of [[[2, 3, 4, 6], 2], [[2, 4, 4, 240], 3], [[3, 2, 2, 58 * 2], 2]] as [number[], number][]) {
+    it(`channel shuffle ${JSON.stringify(shape)} in ${groups} groups`, async () => {
+      await check('channelShuffle', [randn(shape)], (x) => E.channelShuffle(x, groups), (x) => R.channelShuffle(x, groups), (g, x) => [R.channelShuffleBackward(x, g, groups)]);
+    });
+  }
+  // channel_copy.wgsl where a count or offset is not a multiple of 4, channel_copy4.wgsl where all are (the last)
+  for (const [shape, start, count] of [[[2, 3, 4, 116], 0, 58], [[2, 3, 4, 116], 58, 58], [[2, 5, 3, 7], 2, 3], [[2, 3, 4, 240], 80, 80]] as [number[], number, number][]) {
+    it(`slice channels [${start}, ${start + count}) of ${JSON.stringify(shape)}`, async () => {
+      await check('sliceChannels', [randn(shape)], (x) => E.sliceChannels(x, start, count), (x) => R.sliceChannels(x, start, count), (g, x) => [R.sliceChannelsBackward(x, g, start, count)]);
+    });
+  }
+  for (const widths of [[58, 58], [216, 24], [5, 3, 6]]) {
+    it(`concatenate channels ${JSON.stringify(widths)}`, async () => {
+      const xs = widths.map((c) => randn([2, 3, 4, c]));
+      await check('concatChannels', xs, (...ts) => E.concatChannels(ts), (...ts) => R.concatChannels(ts), (g, ...ts) => R.concatChannelsBackward(ts, g));
+    });
+  }
+  it('a slice used twice and a concatenation of slices of one tensor (ShuffleNet V2\'s split) add their gradients', async () => {
+    await check(
+      'split and join',
+      [randn([2, 3, 3, 10])],
+      (x) => E.concatChannels([E.sliceChannels(x, 5, 5), E.sliceChannels(x, 0, 5), E.sliceChannels(x, 5, 5)]),
+      (x) => R.concatChannels([R.sliceChannels(x, 5, 5), R.sliceChannels(x, 0, 5), R.sliceChannels(x, 5, 5)]),
+      (g, x) => {
+        const [a, b, c] = R.concatChannelsBackward([R.sliceChannels(x, 5, 5), R.sliceChannels(x, 0, 5), R.sliceChannels(x, 5, 5)], g);
+        return [R.add(R.add(R.sliceChannelsBackward(x, a, 5, 5), R.sliceChannelsBackward(x, b, 0, 5)), R.sliceChannelsBackward(x, c, 5, 5))];
+      },
+    );
+  });
+  for (const shape of [[2, 8, 8, 24], [1, 7, 5, 6]]) {
+    it(`average pool 3×3, stride 2, pad 1 (the padding counted) ${JSON.stringify(shape)}`, async () => {
+      await check('avgPool2dPadded', [randn(shape)], (x) => E.avgPool2dPadded(x, 3, 2, 1), (x) => R.avgpool2dPadded(x, 3, 2, 1), (g, x) => [R.avgpool2dPaddedBackward(x, g, 3, 2, 1)]);
+    });
+  }
 });
 
 describe('batchnorm', () => {

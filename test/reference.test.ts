@@ -239,6 +239,64 @@ describe('conv2d', () => {
       checkGrad('dbias', bias, (bp) => f(x, w, bp), (g) => back(g).dbias, rng);
     });
   }
+
+  it('groups: each group of channels convolved on its own (by hand)', () => {
+    // 2 groups, 1×1: out[0] = x[0]·w[0][0] + x[1]·w[1][0] (group 0: channels 0, 1); out[1] = x[2]·w[0][1] + x[3]·w[1][1]
+    const x = t([1, 1, 1, 4], [1, 2, 3, 4]);
+    const w = t([1, 1, 2, 2], [10, 20, 30, 40]);
+    expect(Array.from(R.conv2d(x, w, null, 1, 0, 2).data)).toEqual([1 * 10 + 2 * 30, 3 * 20 + 4 * 40]);
+    // depthwise: a 3×3 box filter per channel, the channels kept apart
+    const img = t([1, 2, 2, 2], [1, 10, 2, 20, 3, 30, 4, 40]);
+    expect(Array.from(R.conv2d(img, R.full([3, 3, 1, 2], 1), null, 1, 1, 2).data)).toEqual([10, 100, 10, 100, 10, 100, 10, 100]);
+    expect(() => R.conv2d(t([1, 1, 1, 3]), t([1, 1, 1, 2]), null, 1, 0, 2)).toThrow(/groups/);
+  });
+
+  const grouped = [
+    { name: 'depthwise 3×3 stride 1', N: 2, H: 5, W: 6, Cin: 3, Cout: 3, K: 3, stride: 1, pad: 1, groups: 3 },
+    { name: 'depthwise 3×3 stride 2, odd size', N: 1, H: 7, W: 5, Cin: 5, Cout: 5, K: 3, stride: 2, pad: 1, groups: 5 },
+    { name: '3 groups of 2 → 3, 3×3 stride 2', N: 2, H: 5, W: 5, Cin: 6, Cout: 9, K: 3, stride: 2, pad: 1, groups: 3 },
+    { name: '1×1 in 3 groups (ShuffleNet)', N: 2, H: 3, W: 4, Cin: 9, Cout: 6, K: 1, stride: 1, pad: 0, groups: 3 },
+    { name: 'channel multiplier 2 (groups = Cin)', N: 1, H: 4, W: 4, Cin: 3, Cout: 6, K: 3, stride: 1, pad: 1, groups: 3 },
+  ];
+  for (const c of grouped) {
+    it(`gradients, grouped (${c.name})`, () => {
+      const rng = new Rng(5);
+      const x = randn([c.N, c.H, c.W, c.Cin], rng);
+      const w = randn([c.K, c.K, c.Cin / c.groups, c.Cout], rng);
+      const bias = randn([c.Cout], rng);
+      const f = (xp: T, wp: T, bp: T) => R.conv2d(xp, wp, bp, c.stride, c.pad, c.groups);
+      const back = (g: T) => R.conv2dBackward(x, w, g, c.stride, c.pad, c.groups);
+      checkGrad('dx', x, (xp) => f(xp, w, bias), (g) => back(g).dx, rng);
+      checkGrad('dw', w, (wp) => f(x, wp, bias), (g) => back(g).dw, rng);
+      checkGrad('dbias', bias, (bp) => f(x, w, bp), (g) => back(g).dbias, rng);
+    });
+  }
+});
+
+describe('channel ops, ReLU6 and padded average pooling', () => {
+  it('channel shuffle by hand, slice and concatenation', () => {
+    // 6 channels in 2 groups: [0 1 2 | 3 4 5] → 0 3 1 4 2 5; in 3 groups: [0 1 | 2 3 | 4 5] → 0 2 4 1 3 5
+    const x = t([1, 1, 1, 6], [0, 1, 2, 3, 4, 5]);
+    expect(Array.from(R.channelShuffle(x, 2).data)).toEqual([0, 3, 1, 4, 2, 5]);
+    expect(Array.from(R.channelShuffle(x, 3).data)).toEqual([0, 2, 4, 1, 3, 5]);
+    expect(Array.from(R.sliceChannels(x, 2, 3).data)).toEqual([2, 3, 4]);
+    expect(Array.from(R.concatChannels([t([2, 1], [7, 8]), t([2, 2], [1, 2, 3, 4])]).data)).toEqual([7, 1, 2, 8, 3, 4]);
+    expect(Array.from(R.relu6(t([4], [-1, 3, 6.5, 6])).data)).toEqual([0, 3, 6, 6]);
+    // 3×3 / 2 pad 1 over a 2×2 ones image: the one window sees 4 ones and 5 zeros of padding
+    expect(Array.from(R.avgpool2dPadded(R.full([1, 2, 2, 1], 1), 3, 2, 1).data)).toEqual([4 / 9]);
+  });
+  it('gradients', () => {
+    const rng = new Rng(6);
+    const x = randn([2, 3, 2, 6], rng, 4);
+    checkGrad('relu6', x, R.relu6, (g) => R.relu6Backward(x, g), rng);
+    checkGrad('shuffle', x, (xp) => R.channelShuffle(xp, 3), (g) => R.channelShuffleBackward(x, g, 3), rng);
+    checkGrad('slice', x, (xp) => R.sliceChannels(xp, 1, 4), (g) => R.sliceChannelsBackward(x, g, 1, 4), rng);
+    const y = randn([2, 3, 2, 3], rng);
+    checkGrad('concat (first)', x, (xp) => R.concatChannels([xp, y]), (g) => R.concatChannelsBackward([x, y], g)[0], rng);
+    checkGrad('concat (second)', y, (yp) => R.concatChannels([x, yp]), (g) => R.concatChannelsBackward([x, y], g)[1], rng);
+    const img = randn([2, 5, 6, 3], rng);
+    checkGrad('avgpool 3×3/2 pad 1', img, (xp) => R.avgpool2dPadded(xp, 3, 2, 1), (g) => R.avgpool2dPaddedBackward(img, g, 3, 2, 1), rng);
+  });
 });
 
 describe('batchnorm2d', () => {

@@ -237,6 +237,9 @@ export const sqrtBackward = (x: T, g: T): T => chain(x, g, (v) => 0.5 / Math.sqr
 export const squareBackward = (x: T, g: T): T => chain(x, g, (v) => 2 * v);
 export const scaleBackward = (x: T, g: T, c: number): T => chain(x, g, () => c);
 
+export const relu6 = (x: T): T => map(x, (v) => Math.min(Math.max(v, 0), 6));
+export const relu6Backward = (x: T, g: T): T => chain(x, g, (v) => (v > 0 && v < 6 ? 1 : 0));
+
 // ---------------------------------------------------------------------------------------------------------
 // Reductions
 
@@ -325,7 +328,8 @@ export function matmulBackward(a: T, b: T, g: T, transA = false, transB = false)
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Convolution (NHWC input, [KH][KW][Cin][Cout] weights, square stride and zero padding)
+// Convolution (NHWC input, [KH][KW][Cin/groups][Cout] weights, square stride and zero padding; with groups > 1
+// output channel co belongs to group ⌊co / (Cout/groups)⌋ and sees only that group's Cin/groups input channels)
 
 export function convOutSize(size: number, kernel: number, stride: number, pad: number): number {
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
@@ -334,19 +338,20 @@ export function convOutSize(size: number, kernel: number, stride: number, pad: n
 type ConvGeometry = {
   N: number; H: number; W: number; Cin: number;
   KH: number; KW: number; Cout: number;
-  Ho: number; Wo: number;
+  Ho: number; Wo: number; groups: number;
 };
 
-function convGeometry(x: T, w: T, stride: number, pad: number): ConvGeometry {
+function convGeometry(x: T, w: T, stride: number, pad: number, groups: number): ConvGeometry {
   assertRank('conv2d x', x, 4);
   assertRank('conv2d w', w, 4);
   const [N, H, W, Cin] = x.shape;
-  const [KH, KW, Cin2, Cout] = w.shape;
-  if (Cin !== Cin2) throw new Error(`conv2d: x has ${Cin} channels, w expects ${Cin2}`);
+  const [KH, KW, Cg, Cout] = w.shape;
+  if (Cin !== Cg * groups) throw new Error(`conv2d: x has ${Cin} channels, w expects ${Cg} × ${groups} groups`);
+  if (Cout % groups !== 0) throw new Error(`conv2d: ${Cout} output channels in ${groups} groups`);
   const Ho = convOutSize(H, KH, stride, pad);
   const Wo = convOutSize(W, KW, stride, pad);
   if (Ho < 1 || Wo < 1) throw new Error(`conv2d: empty output for input ${H}x${W}, kernel ${KH}x${KW}`);
-  return { N, H, W, Cin, KH, KW, Cout, Ho, Wo };
+  return { N, H, W, Cin, KH, KW, Cout, Ho, Wo, groups };
 }
 
 /**
@@ -359,7 +364,9 @@ function forEachConvTap(
   pad: number,
   visit: (xi: number, wi: number, oi: number) => void,
 ): void {
-  const { N, H, W, Cin, KH, KW, Cout, Ho, Wo } = geo;
+  const { N, H, W, Cin, KH, KW, Cout, Ho, Wo, groups } = geo;
+  const Cg = Cin / groups;
+  const Cog = Cout / groups;
   for (let n = 0; n < N; n++)
     for (let oh = 0; oh < Ho; oh++)
       for (let ow = 0; ow < Wo; ow++)
@@ -369,18 +376,19 @@ function forEachConvTap(
           for (let kw = 0; kw < KW; kw++) {
             const iw = ow * stride - pad + kw;
             if (iw < 0 || iw >= W) continue;
-            for (let ci = 0; ci < Cin; ci++) {
-              const xi = ((n * H + ih) * W + iw) * Cin + ci;
-              for (let co = 0; co < Cout; co++) {
-                visit(xi, ((kh * KW + kw) * Cin + ci) * Cout + co, ((n * Ho + oh) * Wo + ow) * Cout + co);
+            for (let co = 0; co < Cout; co++) {
+              const group = Math.floor(co / Cog);
+              for (let ci = 0; ci < Cg; ci++) {
+                const xi = ((n * H + ih) * W + iw) * Cin + group * Cg + ci;
+                visit(xi, ((kh * KW + kw) * Cg + ci) * Cout + co, ((n * Ho + oh) * Wo + ow) * Cout + co);
               }
             }
           }
         }
 }
 
-export function conv2d(x: T, w: T, bias?: T | null, stride = 1, pad = 0): T {
-  const geo = convGeometry(x, w, stride, pad);
+export function conv2d(x: T, w: T, bias?: T | null, stride = 1, pad = 0, groups = 1): T {
+  const geo = convGeometry(x, w, stride, pad, groups);
   const out = zeros([geo.N, geo.Ho, geo.Wo, geo.Cout]);
   if (bias) {
     if (bias.data.length !== geo.Cout) throw new Error(`conv2d: bias has ${bias.data.length} values, need ${geo.Cout}`);
@@ -393,8 +401,8 @@ export function conv2d(x: T, w: T, bias?: T | null, stride = 1, pad = 0): T {
 }
 
 /** dbias is always returned (Σ g over N, Ho, Wo); ignore it for a bias-free conv. */
-export function conv2dBackward(x: T, w: T, g: T, stride = 1, pad = 0): { dx: T; dw: T; dbias: T } {
-  const geo = convGeometry(x, w, stride, pad);
+export function conv2dBackward(x: T, w: T, g: T, stride = 1, pad = 0, groups = 1): { dx: T; dw: T; dbias: T } {
+  const geo = convGeometry(x, w, stride, pad, groups);
   if (!sameShape(g.shape, [geo.N, geo.Ho, geo.Wo, geo.Cout])) {
     throw new Error(`conv2dBackward: g has shape [${g.shape}], expected [${[geo.N, geo.Ho, geo.Wo, geo.Cout]}]`);
   }
@@ -774,6 +782,111 @@ export function flattenNCHWBackward(x: T, g: T): T {
     dx.data[xi] = g.data[n * C * H * W + c * H * W + h * W + w];
   });
   return dx;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Channels (the last axis)
+
+/** Channels [start, start + count) of every row. */
+export function sliceChannels(x: T, start: number, count: number): T {
+  const C = x.shape[x.shape.length - 1];
+  const rows = x.data.length / C;
+  const out = zeros([...x.shape.slice(0, -1), count]);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < count; c++) out.data[r * count + c] = x.data[r * C + start + c];
+  return out;
+}
+
+export function sliceChannelsBackward(x: T, g: T, start: number, count: number): T {
+  const C = x.shape[x.shape.length - 1];
+  const dx = zeros(x.shape);
+  for (let r = 0; r < x.data.length / C; r++) for (let c = 0; c < count; c++) dx.data[r * C + start + c] = g.data[r * count + c];
+  return dx;
+}
+
+/** The tensors side by side along the last axis. */
+export function concatChannels(xs: T[]): T {
+  const Cs = xs.map((x) => x.shape[x.shape.length - 1]);
+  const C = Cs.reduce((a, b) => a + b, 0);
+  const rows = xs[0].data.length / Cs[0];
+  const out = zeros([...xs[0].shape.slice(0, -1), C]);
+  for (let r = 0; r < rows; r++) {
+    let at = 0;
+    xs.forEach((x, i) => {
+      for (let c = 0; c < Cs[i]; c++) out.data[r * C + at + c] = x.data[r * Cs[i] + c];
+      at += Cs[i];
+    });
+  }
+  return out;
+}
+
+export function concatChannelsBackward(xs: T[], g: T): T[] {
+  let at = 0;
+  return xs.map((x) => {
+    const count = x.shape[x.shape.length - 1];
+    const dx = sliceChannels(g, at, count);
+    at += count;
+    return dx;
+  });
+}
+
+/** ShuffleNet's channel shuffle: output channel j·groups + i is input channel i·(C/groups) + j. */
+export function channelShuffle(x: T, groups: number): T {
+  const C = x.shape[x.shape.length - 1];
+  const per = C / groups;
+  const out = zeros(x.shape);
+  for (let r = 0; r < x.data.length / C; r++)
+    for (let i = 0; i < groups; i++) for (let j = 0; j < per; j++) out.data[r * C + j * groups + i] = x.data[r * C + i * per + j];
+  return out;
+}
+
+/** Its adjoint (a permutation's adjoint is its inverse): output channel j·groups + i gives its gradient back to i·(C/groups) + j. */
+export function channelShuffleBackward(x: T, g: T, groups: number): T {
+  const C = x.shape[x.shape.length - 1];
+  const per = C / groups;
+  const dx = zeros(x.shape);
+  for (let r = 0; r < x.data.length / C; r++)
+    for (let i = 0; i < groups; i++) for (let j = 0; j < per; j++) dx.data[r * C + i * per + j] = g.data[r * C + j * groups + i];
+  return dx;
+}
+
+/**
+ * K×K average pooling with a stride and zero padding, the padding counted in every average (PyTorch's AvgPool2d
+ * with count_include_pad): each output is the window's sum / K².
+ */
+export function avgpool2dPadded(x: T, K: number, stride: number, pad: number): T {
+  assertRank('avgpool2dPadded', x, 4);
+  const [N, H, W, C] = x.shape;
+  const Ho = convOutSize(H, K, stride, pad);
+  const Wo = convOutSize(W, K, stride, pad);
+  const out = zeros([N, Ho, Wo, C]);
+  forEachPaddedWindowTap([N, H, W, C], K, stride, pad, (oi, xi) => {
+    out.data[oi] += x.data[xi] / (K * K);
+  });
+  return out;
+}
+
+export function avgpool2dPaddedBackward(x: T, g: T, K: number, stride: number, pad: number): T {
+  const dx = zeros(x.shape);
+  forEachPaddedWindowTap(x.shape, K, stride, pad, (oi, xi) => {
+    dx.data[xi] += g.data[oi] / (K * K);
+  });
+  return dx;
+}
+
+function forEachPaddedWindowTap(shape: number[], K: number, stride: number, pad: number, visit: (oi: number, xi: number) => void): void {
+  const [N, H, W, C] = shape;
+  const Ho = convOutSize(H, K, stride, pad);
+  const Wo = convOutSize(W, K, stride, pad);
+  for (let n = 0; n < N; n++)
+    for (let oh = 0; oh < Ho; oh++)
+      for (let ow = 0; ow < Wo; ow++)
+        for (let dh = 0; dh < K; dh++)
+          for (let dw = 0; dw < K; dw++) {
+            const ih = oh * stride - pad + dh;
+            const iw = ow * stride - pad + dw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            for (let c = 0; c < C; c++) visit(((n * Ho + oh) * Wo + ow) * C + c, ((n * H + ih) * W + iw) * C + c);
+          }
 }
 
 function forEachNhwc(shape: number[], visit: (i: number, n: number, h: number, w: number, c: number) => void): void {

@@ -5,3 +5,6 @@ export { PlainCNN, PLAIN_SPECS, PLAIN_DEPTHS } from './plain_cnn.ts';
 export { ResNet, RESNET_DEPTHS } from './resnet.ts';
 export { WideResNet } from './wrn.ts';
 export { VGG, VGG_CFGS } from './vgg.ts';
+export { MobileNetV2 } from './mobilenetv2.ts';
+export { ShuffleNetV1 } from './shufflenetv1.ts';
+export { ShuffleNetV2 } from './shufflenetv2.ts';

@@ -18,7 +18,9 @@ Normalisation in training is TAKD's per-channel mean/std (dgkd/data/augment.ts, 
 
 Definitions follow dgkd/models/*.ts: plain CNNs (TAKD's tables; conv with bias → BN → ReLU, 2×2 max-pools,
 flatten in NCHW order, FC layers), CIFAR ResNets (BasicBlock, ReLU after the addition, 1×1 conv + BN shortcut),
-WRN-d-k (pre-activation blocks, the shortcut sees the pre-activated input) and VGG-BN (one FC classifier).
+WRN-d-k (pre-activation blocks, the shortcut sees the pre-activated input), VGG-BN (one FC classifier), and
+RepDistiller's CIFAR students with its state-dict names: MobileNetV2 (`mobilenetv2`, `mobilenetv2-W`; T = 6,
+ReLU), ShuffleNet V1 (`shufflenetv1`, 3 groups) and V2 (`shufflenetv2`, 1×), each pooling its last map globally.
 """
 
 import json
@@ -199,12 +201,167 @@ class VGG(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
+# ---- RepDistiller's CIFAR students (dgkd/models/mobilenetv2.ts, shufflenetv1.ts, shufflenetv2.ts) ----------
+
+
+def conv_bn_relu(cin, cout, k, stride):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expansion):
+        super().__init__()
+        hidden = cin * expansion
+        self.residual = stride == 1 and cin == cout
+        self.conv = nn.Sequential(
+            nn.Conv2d(cin, hidden, 1, 1, 0, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, cout, 1, 1, 0, bias=False), nn.BatchNorm2d(cout),
+        )
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+MOBILENETV2_STAGES = [(1, 16, 1, 1), ("T", 24, 2, 1), ("T", 32, 3, 2), ("T", 64, 4, 2), ("T", 96, 3, 1), ("T", 160, 3, 2), ("T", 320, 1, 1)]
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, width=1.0, num_classes=10, in_channels=3, expansion=6):
+        super().__init__()
+        channels = int(32 * width)
+        self.conv1 = conv_bn_relu(in_channels, channels, 3, 2)
+        self.blocks = nn.ModuleList()
+        for t, c, n, s in MOBILENETV2_STAGES:
+            out, layers = int(c * width), []
+            for b in range(n):
+                layers.append(InvertedResidual(channels, out, s if b == 0 else 1, expansion if t == "T" else t))
+                channels = out
+            self.blocks.append(nn.Sequential(*layers))
+        last = int(1280 * width) if width > 1.0 else 1280
+        self.conv2 = conv_bn_relu(channels, last, 1, 1)
+        self.classifier = nn.Sequential(nn.Linear(last, num_classes))
+
+    def forward(self, x):
+        x = self.conv1(x)
+        for stage in self.blocks:
+            x = stage(x)
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(self.conv2(x), 1), 1))
+
+
+def channel_shuffle(x, groups):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class ShuffleV1Block(nn.Module):
+    def __init__(self, cin, cout, stride, groups):
+        super().__init__()
+        mid = cout // 4
+        self.stride, self.g = stride, 1 if cin == 24 else groups
+        self.conv1 = nn.Conv2d(cin, mid, 1, groups=self.g, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.conv2 = nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.conv3 = nn.Conv2d(mid, cout, 1, groups=groups, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        h = channel_shuffle(F.relu(self.bn1(self.conv1(x))), self.g)
+        h = self.bn3(self.conv3(F.relu(self.bn2(self.conv2(h)))))
+        if self.stride == 2:
+            return F.relu(torch.cat([h, F.avg_pool2d(x, 3, 2, 1)], 1))  # count_include_pad, as nn.AvgPool2d
+        return F.relu(h + x)
+
+
+class ShuffleNetV1(nn.Module):
+    def __init__(self, num_classes=10, in_channels=3, out_planes=(240, 480, 960), blocks=(4, 8, 4), groups=3):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 24, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(24)
+        cin = 24
+        for i, (planes, n) in enumerate(zip(out_planes, blocks)):
+            layers = []
+            for b in range(n):
+                layers.append(ShuffleV1Block(cin, planes - cin if b == 0 else planes, 2 if b == 0 else 1, groups))
+                cin = planes
+            setattr(self, f"layer{i + 1}", nn.Sequential(*layers))
+        self.linear = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        x = self.layer3(self.layer2(self.layer1(F.relu(self.bn1(self.conv1(x))))))
+        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class ShuffleV2Down(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        mid = cout // 2
+        self.conv1 = nn.Conv2d(cin, cin, 3, 2, 1, groups=cin, bias=False)
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv2 = nn.Conv2d(cin, mid, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.conv3 = nn.Conv2d(cin, mid, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(mid)
+        self.conv4 = nn.Conv2d(mid, mid, 3, 2, 1, groups=mid, bias=False)
+        self.bn4 = nn.BatchNorm2d(mid)
+        self.conv5 = nn.Conv2d(mid, mid, 1, bias=False)
+        self.bn5 = nn.BatchNorm2d(mid)
+
+    def forward(self, x):
+        left = F.relu(self.bn2(self.conv2(self.bn1(self.conv1(x)))))
+        right = F.relu(self.bn5(self.conv5(self.bn4(self.conv4(F.relu(self.bn3(self.conv3(x))))))))
+        return channel_shuffle(torch.cat([left, right], 1), 2)
+
+
+class ShuffleV2Basic(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.split = int(channels * 0.5)
+        c = self.split
+        self.conv1 = nn.Conv2d(c, c, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.conv3 = nn.Conv2d(c, c, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        kept, rest = x[:, : self.split], x[:, self.split :]
+        h = F.relu(self.bn3(self.conv3(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(rest))))))))
+        return channel_shuffle(torch.cat([kept, h], 1), 2)
+
+
+class ShuffleNetV2(nn.Module):
+    def __init__(self, num_classes=10, in_channels=3, out_channels=(116, 232, 464), blocks=(3, 7, 3), last=1024):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 24, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(24)
+        cin = 24
+        for i, (out, n) in enumerate(zip(out_channels, blocks)):
+            setattr(self, f"layer{i + 1}", nn.Sequential(ShuffleV2Down(cin, out), *[ShuffleV2Basic(out) for _ in range(n)]))
+            cin = out
+        self.conv2 = nn.Conv2d(cin, last, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(last)
+        self.linear = nn.Linear(last, num_classes)
+
+    def forward(self, x):
+        x = self.layer3(self.layer2(self.layer1(F.relu(self.bn1(self.conv1(x))))))
+        x = F.relu(self.bn2(self.conv2(x)))
+        return self.linear(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def build(arch, num_classes=10, in_channels=3, in_size=32):
-    """A model by the names `models` lists: plain2…plain10, resnet8…, wrn-D-K, vgg8…vgg19."""
-    m = re.fullmatch(r"(plain|resnet|vgg)(\d+)|wrn-(\d+)-(\d+)", arch)
+    """A model by the names `models` lists: plain2…plain10, resnet8…, wrn-D-K, vgg8…vgg19, mobilenetv2[-W],
+    shufflenetv1, shufflenetv2."""
+    m = re.fullmatch(r"(plain|resnet|vgg)(\d+)|wrn-(\d+)-(\d+)|mobilenetv2(?:-(\d*\.?\d+))?|shufflenetv([12])", arch)
     if not m:
         raise ValueError(f"unknown architecture {arch!r}")
-    if m.group(1) == "plain":
+    if arch.startswith("mobilenetv2"):
+        model = MobileNetV2(float(m.group(5) or 1), num_classes, in_channels)
+    elif m.group(6):
+        model = (ShuffleNetV1 if m.group(6) == "1" else ShuffleNetV2)(num_classes, in_channels)
+    elif m.group(1) == "plain":
         model = PlainCNN(int(m.group(2)), num_classes, in_channels, in_size)
     elif m.group(1) == "resnet":
         model = ResNet(int(m.group(2)), num_classes, in_channels)
@@ -274,7 +431,7 @@ def load_export(path):
     arch, num_classes = meta["arch"], int(meta["numClasses"])
     state = {k: torch.from_numpy(v) for k, v in tensors.items() if not k.startswith("input.")}
     # The first and last convolutions by name (a file's tensors are in no particular order).
-    convs = {k: v for k, v in state.items() if v.dim() == 4 and re.fullmatch(r"conv\d+\.weight|features\.\d+\.weight", k)}
+    convs = {k: v for k, v in state.items() if v.dim() == 4 and re.fullmatch(r"conv\d+\.weight|features\.\d+\.weight|conv1\.0\.weight", k)}
     numbered = sorted(convs, key=lambda k: int(re.search(r"\d+", k).group()))
     first, last = convs[numbered[0]], convs[numbered[-1]]
     size = 32  # ResNets and WRNs pool globally: any input size works

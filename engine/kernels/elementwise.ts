@@ -8,8 +8,8 @@ import { elementGrid, vec4Grid } from './grid.ts';
 import { broadcastShapes, broadcastStrides, sameShape, shapeStr, toRank4 } from './shapes.ts';
 
 /** The OP codes of binary.wgsl / binary_same.wgsl and unary.wgsl. */
-export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4, addRelu: 5 } as const;
-export const UNARY_OPS = { relu: 0, exp: 1, log: 2, sqrt: 3, scale: 4, square: 5, addScalar: 6, fill: 7 } as const;
+export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4, addRelu: 5, relu6Backward: 6 } as const;
+export const UNARY_OPS = { relu: 0, exp: 1, log: 2, sqrt: 3, scale: 4, square: 5, addScalar: 6, fill: 7, relu6: 8 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 export type UnaryOp = keyof typeof UNARY_OPS;
 

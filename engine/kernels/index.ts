@@ -6,6 +6,7 @@ export { binary, unary, filled, BINARY_OPS, UNARY_OPS, type BinaryOp, type Unary
 export { sumKernel, sumToShape, expandTo, permuteKernel } from './reduce.ts';
 export { matmulKernel, packVec4 } from './matmul.ts';
 export * from './conv2d/index.ts';
+export { channelSlice, channelPad, channelConcat, channelCopyInto } from './channels.ts';
 export { batchNormForward, batchNormBackward, type BatchNormOptions, type BatchNormSaved } from './batchnorm.ts';
 export { pool2dForward, pool2dBackward, type Pooling } from './pool2d.ts';
 export { softmaxCrossEntropyKernel, softmaxKlKernel } from './losses.ts';

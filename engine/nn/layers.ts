@@ -10,6 +10,8 @@ export interface Conv2dConfig {
   stride?: number;
   pad?: number;
   bias?: boolean;
+  /** Channel groups (PyTorch's `groups`; cin = cout = groups is depthwise): weights [k, k, cin / groups, cout]. */
+  groups?: number;
 }
 
 export class Conv2d extends Module {
@@ -17,19 +19,25 @@ export class Conv2d extends Module {
   readonly bias: Tensor | null;
   readonly stride: number;
   readonly pad: number;
+  readonly groups: number;
 
   constructor(readonly cin: number, readonly cout: number, readonly k: number, rng: Rng, cfg: Conv2dConfig = {}) {
     super();
     this.stride = cfg.stride ?? 1;
     this.pad = cfg.pad ?? Math.floor(k / 2);
-    // Kaiming normal, fan-out mode: N(0, √(2 / (k·k·cout))).
-    this.weight = this.param('weight', randn([k, k, cin, cout], rng, Math.sqrt(2 / (k * k * cout))), 'conv');
-    const bound = 1 / Math.sqrt(cin * k * k);
+    this.groups = cfg.groups ?? 1;
+    if (cin % this.groups !== 0 || cout % this.groups !== 0) {
+      throw new RangeError(`Conv2d: ${this.groups} groups do not divide ${cin} input and ${cout} output channels`);
+    }
+    const perGroup = cin / this.groups;
+    // Kaiming normal, fan-out mode: N(0, √(2 / (k·k·cout))) (PyTorch's fan-out, which ignores groups).
+    this.weight = this.param('weight', randn([k, k, perGroup, cout], rng, Math.sqrt(2 / (k * k * cout))), 'conv');
+    const bound = 1 / Math.sqrt(perGroup * k * k);
     this.bias = cfg.bias ? this.param('bias', uniform([cout], rng, -bound, bound)) : null;
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, pad: this.pad });
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, pad: this.pad, groups: this.groups });
   }
 }
 
