@@ -3,7 +3,8 @@
 // value is a UsageError that names the flag (or the file and key) and what was expected.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PRESETS, cifar10CpuConfig, officialCodeConfig, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
+import { CHAIN_ROWS, PRESETS, TEACHER_LOSSES, cifar10CpuConfig, officialCodeConfig, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
+import { SWEEP_FLAGS, SWEEP_METHODS, axisPairs, type SweepAxis, type SweepGrid } from './sweep_axes.ts';
 import {
   EXPERIMENT_OPTIONS, MAX_CLASSES, UsageError, applySettings, checkValue, getPath, helpLines, numeric, optionByFlag,
   readFlags, text, typeOfKey, type OptionSpec,
@@ -19,8 +20,11 @@ export function usage(): string {
     'Usage:',
     '  tsx dgkd/train.ts                         the quick preset: built-in data, every method compared (about 8 min)',
     '  tsx dgkd/train.ts [options]               an experiment: the quick preset changed by the options below',
-    '  tsx dgkd/train.ts sweep --method kd|dgkd --temperature T1,T2,… --lambda L1,L2,… [options]',
+    '  tsx dgkd/train.ts sweep --method kd|takd|dgkd --temperature T1,T2,… --lambda L1,L2,… [options]',
     '                                            students over a T × λ grid (teacher and assistants trained once)',
+    '  tsx dgkd/train.ts sweep --method dkd --dkd-alpha A1,… --dkd-beta B1,… [options]',
+    '                                            DKD over α × β (dist: --dist-beta × --dist-gamma; takd and dgkd',
+    '                                            with --teacher-loss dkd|dist: T × λ or that loss’s pair)',
     '  tsx dgkd/train.ts eval --checkpoint FILE [options]     a checkpoint’s accuracy (eval --help)',
     '  tsx dgkd/train.ts export --checkpoint FILE --out FILE  the model alone, for PyTorch (export --help)',
     '  tsx dgkd/train.ts models [--classes N] [--json]        the architectures (models --help)',
@@ -32,6 +36,23 @@ export function usage(): string {
     '                 augmentation and a view bank, all methods over 5 seeds (README, "Results at the papers’ gap")',
     '  paper          the papers’ recipe: CIFAR-10, resnet26 → resnet20,resnet14 → resnet8, 160 epochs, lr 0.1 step',
     '  official-code  what the official TAKD/DGKD code does (lr 0.01, no augmentation, element-wise KL, exact-k drop)',
+    '',
+    'Methods (--method NAME, or rows of --compare LIST):',
+    '  ce (nokd)  cross-entropy alone',
+    '  kd         Hinton, Vinyals & Dean 2015: (1 − λ)·CE + λ·T²·KL(teacher ‖ student) at temperature T',
+    '  takd       Mirzadeh et al., AAAI 2020: KD along the chain teacher → assistants → student',
+    '  dgkd       Son et al., ICCV 2021: each model learns from every larger one, KD terms summed (stochastic',
+    '             teaching with --drop); --teacher-loss dkd|dist makes every per-teacher term DKD or DIST',
+    '  ctkd       Zhao et al. 2019, "Highlight Every Step": a scratch teacher trained alongside, expert attention',
+    '             (not the 2023 Curriculum Temperature KD)',
+    '  dkd        Zhao et al., CVPR 2022: CE + warm-up·(α·target-class KD + β·non-target-class KD)',
+    '  dist       Huang et al., NeurIPS 2022: CE + β·T²·(1 − inter-class ρ) + γ·T²·(1 − intra-class ρ), ρ Pearson',
+    '  at         Zagoruyko & Komodakis, ICLR 2017: CE + β·Σ attention-map distances over the stage outputs',
+    '  fitnets    Romero et al., ICLR 2015: CE + w·MSE(regressor(student middle stage), teacher’s), regressor trained',
+    '  rkd        Park et al., CVPR 2019: CE + distance and angle relations of the pooled last features',
+    'The baselines dkd, dist, at, fitnets and rkd use CE weight 1 (their code’s) unless --ce-weight is a number, and',
+    'the defaults of mdistiller’s CIFAR-100 configs (DIST: DIST_KD’s). --compare also takes dgkd-stochastic and',
+    'dgkd-norm, and takd/dgkd rows with -kd, -dkd or -dist: their per-teacher loss (dgkd-dkd: dense guidance with DKD).',
     '',
     'Experiment options. In brackets: the quick preset’s value, then the other presets’ where they differ.',
     'Options without --preset change the quick preset; --method alone trains just that method.',
@@ -55,7 +76,7 @@ export type EvalCommand = {
 
 export type Command =
   | { kind: 'run'; config: ExperimentConfig; download: boolean; origin: string; queue?: string }
-  | { kind: 'sweep'; config: ExperimentConfig; download: boolean; origin: string; queue?: string; temperatures: number[]; lambdas: number[] }
+  | { kind: 'sweep'; config: ExperimentConfig; download: boolean; origin: string; queue?: string; grid: SweepGrid }
   | { kind: 'models'; classes: number; json: boolean }
   | EvalCommand
   | { kind: 'export'; checkpoint: string; out: string }
@@ -158,36 +179,43 @@ export function mergeConfigFile(base: ExperimentConfig, path: string): Experimen
   return out;
 }
 
-/** `sweep`: the experiment options, with --temperature and --lambda taking comma-separated lists. */
+/**
+ * `sweep`: the experiment options, with the flags of the method's two swept settings (sweep_axes.ts) taking
+ * comma-separated lists. A list of one value is an ordinary setting.
+ */
 function parseSweep(args: string[]): Command {
-  const lists: Record<string, number[]> = {};
+  const lists = new Map<string, number[]>();
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '-T' || a === '--temperature' || a === '--lambda') {
-      const key = a === '--lambda' ? '--lambda' : '--temperature';
-      if (lists[key]) throw new UsageError(`sweep: ${key} given twice`);
+    const flag = a === '-T' ? '--temperature' : a;
+    if (SWEEP_FLAGS.includes(flag)) {
+      if (lists.has(flag)) throw new UsageError(`sweep: ${flag} given twice`);
       const raw = args[++i];
-      if (raw === undefined) throw new UsageError(`sweep: ${key}: missing value (expected a comma-separated list of numbers)`);
-      const type = optionByFlag(EXPERIMENT_OPTIONS, key)!.type!;
-      lists[key] = raw.split(',').map((x) => checkValue(type, type.parse(x), key, `'${x}'`) as number);
-      if (new Set(lists[key]).size !== lists[key].length) throw new UsageError(`sweep: ${key}: a value appears twice in '${raw}'`);
+      if (raw === undefined) throw new UsageError(`sweep: ${flag}: missing value (expected a comma-separated list of numbers)`);
+      const type = optionByFlag(EXPERIMENT_OPTIONS, flag)!.type!;
+      const values = raw.split(',').map((x) => checkValue(type, type.parse(x), flag, `'${x}'`) as number);
+      if (new Set(values).size !== values.length) throw new UsageError(`sweep: ${flag}: a value appears twice in '${raw}'`);
+      if (values.length === 1) rest.push(flag, raw.trim());
+      else lists.set(flag, values);
     } else rest.push(a);
   }
   const parsed = parseArgs(rest.length ? rest : ['--preset', 'quick']);
   if (parsed.kind !== 'run') throw new UsageError('sweep: expected experiment options');
   const cfg = parsed.config;
   if (!rest.includes('--method') && cfg.method !== 'kd') cfg.method = cfg.assistants.length ? 'dgkd' : 'kd';
-  if (cfg.method !== 'kd' && cfg.method !== 'dgkd') throw new UsageError(`sweep: --method must be kd or dgkd, got '${cfg.method}'`);
+  if (!SWEEP_METHODS.includes(cfg.method)) throw new UsageError(`sweep: --method must be ${SWEEP_METHODS.join(', ')}, got '${cfg.method}'`);
   cfg.compare = false;
+  const pairs = axisPairs(cfg);
+  const swept = [...lists.keys()];
+  const pair = swept.length ? pairs.find((p) => swept.every((f) => p.some((a) => a.flag === f))) : pairs[0];
+  if (!pair) {
+    const possible = pairs.map((p) => `${p[0].flag} × ${p[1].flag}`).join(' or ');
+    throw new UsageError(`sweep: --method ${cfg.method}${cfg.teacherLoss !== 'kd' && ['takd', 'dgkd'].includes(cfg.method) ? ` --teacher-loss ${cfg.teacherLoss}` : ''} sweeps ${possible}, not ${swept.join(' and ')}`);
+  }
+  const axis = (i: 0 | 1): SweepAxis => ({ ...pair[i], values: lists.get(pair[i].flag) ?? [getPath(cfg, pair[i].key) as number] });
   if (!rest.includes('--name')) cfg.name = `sweep-${cfg.method}-${cfg.dataset}-${cfg.student}`;
-  return {
-    ...parsed,
-    kind: 'sweep',
-    config: cfg,
-    temperatures: lists['--temperature'] ?? [cfg.kd.temperature],
-    lambdas: lists['--lambda'] ?? [cfg.kd.lambda],
-  };
+  return { ...parsed, kind: 'sweep', config: cfg, grid: { rows: axis(0), cols: axis(1) } };
 }
 
 /** Options that say where and how a preset runs, not what it trains: a preset with only these keeps its name. */
@@ -235,11 +263,12 @@ export function parseArgs(argv: string[]): Command {
   const onlyRunControl = [...given.keys(), ...fromFile.keys()].every((k) => RUN_CONTROL.has(k));
   if (!named && !onlyRunControl) cfg.name = '';
   if (!cfg.name) cfg.name = `${cfg.compare ? 'compare' : cfg.method}-${cfg.dataset}-${cfg.student}`;
+  const what = Array.isArray(cfg.compare) ? cfg.compare.join(', ') : cfg.compare ? 'every method' : cfg.method;
   const changes = argv.filter((a, i) => !['--preset', '--config'].includes(a) && !['--preset', '--config'].includes(argv[i - 1]));
   const origin =
     `preset ${preset}${configPath ? `, then ${configPath}` : ''}${changes.length ? `, then ${changes.join(' ')}` : ''}: ` +
     `${cfg.dataset}, ${[cfg.teacher, ...cfg.assistants, cfg.student].join(' → ')}, ` +
-    `${cfg.compare ? 'every method' : cfg.method}, ${cfg.recipe.epochs} epoch${cfg.recipe.epochs === 1 ? '' : 's'}, ` +
+    `${what}${cfg.teacherLoss !== 'kd' ? ` (per-teacher loss ${cfg.teacherLoss})` : ''}, ${cfg.recipe.epochs} epoch${cfg.recipe.epochs === 1 ? '' : 's'}, ` +
     `${cfg.seeds} seed${cfg.seeds === 1 ? '' : 's'}`;
   const queue = commandOptions.get('--queue') as string | undefined;
   return { kind: 'run', config: cfg, download: commandOptions.has('--download'), origin, ...(queue ? { queue } : {}) };
@@ -262,7 +291,12 @@ export function validate(c: ExperimentConfig): void {
   };
   need(c.dataset === 'synthetic' || !!c.dataDir, `--data-dir: dataset '${c.dataset}' needs the folder holding its files (or --download to fetch them)`);
   need(!c.recipe.viewBank || c.recipe.augment, `--view-bank ${c.recipe.viewBank}: a bank of augmented views needs --augment`);
-  need(c.method !== 'takd' || c.compare || c.assistants.length > 0, `--method takd needs at least one assistant (--assistants A1,…): without one, TAKD is KD (--method kd)`);
+  need(c.method !== 'takd' || !!c.compare || c.assistants.length > 0, `--method takd needs at least one assistant (--assistants A1,…): without one, TAKD is KD (--method kd)`);
+  if (Array.isArray(c.compare) && !c.assistants.length) {
+    // Without assistants these rows would train the KD stage again under other names.
+    const needy = c.compare.filter((n) => CHAIN_ROWS.some((r) => r !== 'dgkd' && (n === r || TEACHER_LOSSES.some((l) => n === `${r}-${l}`))));
+    need(!needy.length, `--compare: ${needy.join(', ')} need${needy.length === 1 ? 's' : ''} at least one assistant (--assistants A1,…): without one, TAKD and DGKD are KD`);
+  }
   if (existsSync(c.out)) need(statSync(c.out).isDirectory(), `--out: ${c.out} exists and is not a folder`);
   if (c.dataDir && existsSync(c.dataDir)) need(statSync(c.dataDir).isDirectory(), `--data-dir: ${c.dataDir} is not a folder`);
 }

@@ -5,8 +5,31 @@ import type { KlReduction } from '../engine/index.ts';
 import type { DropMode } from './methods/kd.ts';
 import type { ScheduleKind } from './train/schedule.ts';
 
-export const METHODS = ['ce', 'kd', 'takd', 'dgkd', 'ctkd'] as const;
+export const METHODS = ['ce', 'kd', 'takd', 'dgkd', 'ctkd', 'dkd', 'dist', 'at', 'fitnets', 'rkd'] as const;
 export type Method = (typeof METHODS)[number];
+
+/** The per-teacher logit loss inside TAKD's chain and DGKD's dense guidance (methods/logit_losses.ts). */
+export const TEACHER_LOSSES = ['kd', 'dkd', 'dist'] as const;
+export type TeacherLoss = (typeof TEACHER_LOSSES)[number];
+
+/**
+ * What `--compare LIST` may name: the rows of the default comparison, the baselines, and TAKD/DGKD rows with a
+ * per-teacher loss (`dgkd-dkd`: dense guidance whose every term is DKD). A chain name without a loss uses
+ * --teacher-loss.
+ */
+export const COMPARE_BASES = ['nokd', 'kd', 'takd', 'dgkd', 'dgkd-stochastic', 'dgkd-norm', 'ctkd', 'dkd', 'dist', 'at', 'fitnets', 'rkd'] as const;
+export const CHAIN_ROWS = ['takd', 'dgkd', 'dgkd-stochastic', 'dgkd-norm'] as const;
+export const COMPARE_NAMES: readonly string[] = [
+  ...COMPARE_BASES,
+  ...CHAIN_ROWS.flatMap((c) => TEACHER_LOSSES.map((l) => `${c}-${l}`)),
+];
+
+export interface DkdConfig {
+  alpha: number;
+  beta: number;
+  /** Warm-up of the DKD term in epochs (0: none); 'auto': a twelfth of the epochs (mdistiller: 20 of 240). */
+  warmup: number | 'auto';
+}
 
 export interface RecipeConfig {
   epochs: number;
@@ -68,7 +91,8 @@ export interface ExperimentConfig {
   assistantCheckpoints?: string[];
   assistants: string[];
   student: string;
-  compare: boolean;
+  /** The default comparison (true), a list of rows (COMPARE_NAMES), or only --method (false). */
+  compare: boolean | string[];
   seeds: number;
   seed: number;
   /**
@@ -80,6 +104,12 @@ export interface ExperimentConfig {
   kd: KdSettings;
   stochastic: { drop: DropMode; keepProb: number; k: number };
   ctkd: { gamma: number; beta: number; target: 'student' | 'scratch'; scratch?: string };
+  teacherLoss: TeacherLoss;
+  dkd: DkdConfig;
+  dist: { beta: number; gamma: number };
+  at: { beta: number };
+  fitnets: { weight: number };
+  rkd: { distance: number; angle: number };
   resume: boolean;
   quiet: boolean;
 }
@@ -107,6 +137,13 @@ export function paperConfig(): ExperimentConfig {
     kd: { temperature: 4, lambda: 0.5, klReduction: 'batchmean', ceWeight: 'paper', normalise: false },
     stochastic: { drop: 'none', keepProb: 0.75, k: 1 },
     ctkd: { gamma: 1, beta: 1000, target: 'student' },
+    // The baselines' reference defaults (mdistiller's CIFAR-100 configs; DIST_KD's dist_cifar.yaml).
+    teacherLoss: 'kd',
+    dkd: { alpha: 1, beta: 8, warmup: 'auto' },
+    dist: { beta: 2, gamma: 2 },
+    at: { beta: 1000 },
+    fitnets: { weight: 100 },
+    rkd: { distance: 25, angle: 50 },
     resume: false,
     quiet: false,
   };
@@ -155,8 +192,8 @@ export function quickConfig(): ExperimentConfig {
  * CIFAR-10 (binary format) at CPU scale: the plain chain plain8 → plain4 → plain2 on every training image but
  * a 2,000-image validation split (which chooses the best epoch), 4 epochs with a cosine schedule, three student
  * seeds. Evaluation on test_batch.bin when the folder has it, else on 10,000 images held out of the training
- * batches (CIFAR-10's test-set size: 2,000 test images have ~1 point of sampling noise). No augmentation, so teachers' logits are computed once (see quickConfig). plain8 rather than
- * plain6 as the teacher: it costs about the same per image (its extra layers work on 4×4 maps), and without
+ * batches (CIFAR-10's test-set size: 2,000 test images have ~1 point of sampling noise). No augmentation, so
+ * teachers' logits are computed once (see quickConfig). plain8 rather than plain6 as the teacher: it costs about the same per image (its extra layers work on 4×4 maps), and without
  * augmentation plain6 led plain2 by only ~6 points (10,000 images, 15 epochs: 65.6% against 60.0%). About 70 minutes
  * for all three seeds on two cores with lavapipe (README, "Results on CIFAR-10").
  */

@@ -4,7 +4,7 @@
 
 import { DATASET_NAMES } from './data/index.ts';
 import { checkArchitecture, UnknownArchitectureError } from './models/index.ts';
-import { METHODS, PRESETS } from './config.ts';
+import { CHAIN_ROWS, COMPARE_BASES, COMPARE_NAMES, METHODS, PRESETS, TEACHER_LOSSES } from './config.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -141,6 +141,8 @@ export interface OptionSpec {
   sets?: unknown;
   /** A switch's opposite spelling (`--no-augment`), which sets the other boolean. */
   negation?: string;
+  /** A switch that may also take a value (`--compare` or `--compare a,b`): the next argument, unless it is a flag. */
+  optionalValue?: boolean;
   /** Setting this option also sets another key, unless that key is set by the same source (flags or a file). */
   implies?: { key: string; value: unknown };
   help: string;
@@ -153,7 +155,36 @@ const FILES: ValueType = {
   meta: 'F1,F2,…',
   expected: 'a list of file names',
   parse: (s) => s.split(',').map((x) => x.trim()).filter(Boolean),
-  problem: (v, shown) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && /\S/.test(x)) ? undefined : `expected a list of file names, got ${shown}`),
+  problem: (v, shown) =>
+    Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && /\S/.test(x)) ? undefined : `expected a list of file names, got ${shown}`,
+};
+
+/** `--compare`'s value: on (the default set), off, or a list of rows; `ce` is accepted for `nokd`. */
+const COMPARE_EXPECTED = `true, false or a list of ${COMPARE_BASES.join(', ')} (${CHAIN_ROWS.join(', ')} also with -${TEACHER_LOSSES.join(', -')}: their per-teacher loss)`;
+const COMPARE: ValueType = {
+  meta: '[M1,M2,…]',
+  expected: COMPARE_EXPECTED,
+  parse: (s) => s.split(',').map((x) => x.trim()).filter(Boolean),
+  problem: (v, shown) => {
+    if (typeof v === 'boolean') return undefined;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) return expectedGot(COMPARE_EXPECTED)(shown);
+    const unknown = v.find((x) => !COMPARE_NAMES.includes(x === 'ce' ? 'nokd' : x));
+    if (unknown !== undefined) return `unknown method '${unknown}' (expected ${COMPARE_EXPECTED})`;
+    const names = v.map((x) => (x === 'ce' ? 'nokd' : x));
+    const twice = names.find((x, i) => names.indexOf(x) !== i);
+    if (twice !== undefined) return `'${twice}' appears twice in ${shown}`;
+    return undefined;
+  },
+  canonical: (v) => (Array.isArray(v) ? v.map((x) => (x === 'ce' ? 'nokd' : x)) : v),
+};
+
+const WEIGHT = numeric('a number ≥ 0', (x) => x >= 0);
+
+const warmup: ValueType = {
+  meta: 'auto|N',
+  expected: 'auto or a number of epochs ≥ 0',
+  parse: (s) => (s === 'auto' ? s : s.trim() === '' ? NaN : Number(s)),
+  problem: (v, shown) => (v === 'auto' || (typeof v === 'number' && Number.isFinite(v) && v >= 0) ? undefined : expectedGot('auto or a number of epochs ≥ 0')(shown)),
 };
 
 /** The experiment options of `train.ts` and `train.ts sweep`, in the order --help lists them. */
@@ -161,8 +192,8 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
   // What is trained
   { group: 'Method and models', flag: '--method', key: 'method', type: choice(METHODS), implies: { key: 'compare', value: false },
     help: 'the method that trains the student (alone, unless --compare)' },
-  { group: 'Method and models', flag: '--compare', negation: '--no-compare', key: 'compare', sets: true,
-    help: 'also train the NOKD, KD, TAKD and DGKD baselines and report them side by side' },
+  { group: 'Method and models', flag: '--compare', negation: '--no-compare', key: 'compare', sets: true, optionalValue: true, type: COMPARE,
+    help: 'also train the NOKD, KD, TAKD and DGKD baselines, side by side; a list: those rows (dkd,dgkd-dkd,…)' },
   { group: 'Method and models', flag: '--teacher', key: 'teacher', type: architecture, help: 'the largest model' },
   { group: 'Method and models', flag: '--assistants', key: 'assistants', type: architectures, help: "teacher assistants, largest first ('' for none)" },
   { group: 'Method and models', flag: '--teacher-checkpoint', key: 'teacherCheckpoint', type: text('FILE', 'a file name', /\S/),
@@ -201,7 +232,7 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
     help: 'retrain teacher and assistants for every seed (off: trained once, shared)' },
   { group: 'Training recipe', flag: '--eval-every', key: 'evalEvery', type: integer(1), help: 'evaluate every N epochs (and after the last)' },
   // Distillation
-  { group: 'Distillation', flag: '--temperature', aliases: ['-T'], key: 'kd.temperature', type: numeric('a number > 0', (x) => x > 0), help: 'softmax temperature T' },
+  { group: 'Distillation', flag: '--temperature', aliases: ['-T'], key: 'kd.temperature', type: numeric('a number > 0', (x) => x > 0), help: 'softmax temperature T (KD, DKD, DIST)' },
   { group: 'Distillation', flag: '--lambda', key: 'kd.lambda', type: numeric('a number in [0, 1]', (x) => x >= 0 && x <= 1), help: 'weight λ of the distillation terms' },
   { group: 'Distillation', flag: '--kl-reduction', key: 'kd.klReduction', type: choice(KL_REDUCTIONS), help: 'batchmean (the papers) or KLDivLoss’s element-wise mean (their code)' },
   { group: 'Distillation', flag: '--ce-weight', key: 'kd.ceWeight', type: ceWeight, help: 'weight of the CE term: paper (1 − λ), official (the code’s) or a number' },
@@ -211,6 +242,19 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
   { group: 'Distillation', flag: '--keep-prob', key: 'stochastic.keepProb', type: numeric('a probability in (0, 1]', (x) => x > 0 && x <= 1, 'P'),
     help: 'bernoulli: probability that a teacher teaches a batch' },
   { group: 'Distillation', flag: '--k', key: 'stochastic.k', type: integer(1), help: 'exact-k: teachers dropped per batch' },
+  { group: 'Distillation', flag: '--teacher-loss', key: 'teacherLoss', type: choice(TEACHER_LOSSES),
+    help: 'the per-teacher term in TAKD’s chain and DGKD’s guidance: Hinton KD, DKD or DIST' },
+  { group: 'Distillation', flag: '--dkd-alpha', key: 'dkd.alpha', type: WEIGHT, help: 'DKD (Zhao et al., CVPR 2022): weight α of target-class KD (TCKD)' },
+  { group: 'Distillation', flag: '--dkd-beta', key: 'dkd.beta', type: WEIGHT, help: 'DKD: weight β of non-target-class KD (NCKD; mdistiller: 8, 2 or 6 by pair)' },
+  { group: 'Distillation', flag: '--dkd-warmup', key: 'dkd.warmup', type: warmup,
+    help: 'DKD: epochs over which its term ramps up, per step (auto: epochs/12, as 20 of 240)' },
+  { group: 'Distillation', flag: '--dist-beta', key: 'dist.beta', type: WEIGHT, help: 'DIST (Huang et al., NeurIPS 2022): weight β of the inter-class relation (×T²)' },
+  { group: 'Distillation', flag: '--dist-gamma', key: 'dist.gamma', type: WEIGHT, help: 'DIST: weight γ of the intra-class relation (×T²)' },
+  { group: 'Distillation', flag: '--at-beta', key: 'at.beta', type: WEIGHT, help: 'AT (Zagoruyko & Komodakis, ICLR 2017): weight β of the attention maps' },
+  { group: 'Distillation', flag: '--fitnets-weight', key: 'fitnets.weight', type: WEIGHT,
+    help: 'FitNets (Romero et al., ICLR 2015): weight of the hint through a trained regressor' },
+  { group: 'Distillation', flag: '--rkd-distance', key: 'rkd.distance', type: WEIGHT, help: 'RKD (Park et al., CVPR 2019): weight of the distance term' },
+  { group: 'Distillation', flag: '--rkd-angle', key: 'rkd.angle', type: WEIGHT, help: 'RKD: weight of the angle term' },
   { group: 'Distillation', flag: '--ctkd-gamma', key: 'ctkd.gamma', type: numeric('a number ≥ 0', (x) => x >= 0), help: 'CTKD: weight of following the scratch teacher’s logits' },
   { group: 'Distillation', flag: '--ctkd-beta', key: 'ctkd.beta', type: numeric('a number ≥ 0', (x) => x >= 0), help: 'CTKD: weight of the attention maps' },
   { group: 'Distillation', flag: '--attention-target', key: 'ctkd.target', type: choice(ATTENTION_TARGETS), help: 'CTKD: the model that follows the expert’s attention' },
@@ -276,7 +320,7 @@ export function helpLines(options: OptionSpec[], defaultsOf: Record<string, Reco
   const lines: string[] = [];
   let group = '';
   const show = (o: OptionSpec, v: unknown): string => {
-    if (o.sets !== undefined) return v === o.sets ? 'on' : 'off';
+    if (o.sets !== undefined && typeof v === 'boolean') return v === o.sets ? 'on' : 'off';
     if (v === undefined) return '–';
     if (v === '') return 'auto';
     if (v === null) return o.key === 'recipe.plainLr' ? 'as --lr' : 'none';
@@ -331,6 +375,11 @@ export function readFlags(
     }
     seen.set(o, a);
     if (o.sets !== undefined) {
+      const next = args[i + 1];
+      if (o.optionalValue && o.type && a !== o.negation && next !== undefined && !next.startsWith('-')) {
+        given.set(o.key!, checkValue(o.type, o.type.parse(args[++i]), a, `'${next}'`));
+        continue;
+      }
       given.set(o.key!, a === o.negation ? !o.sets : o.sets);
       continue;
     }

@@ -6,12 +6,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { noGrad, runtime, tidy, zeros } from '../engine/index.ts';
+import { Rng, noGrad, runtime, tidy, zeros } from '../engine/index.ts';
 import { createModel, canonicalName, type Classifier } from './models/index.ts';
 import { DataError, loadDataset, splitValidation, TAKD_NORMALISATION, type Dataset } from './data/index.ts';
 import { CrossEntropy, Distillation } from './methods/kd.ts';
 import { CollaborativeTeaching } from './methods/ctkd.ts';
 import { AttentionMatchError, matchAttentionGroups } from './methods/attention_pairs.ts';
+import { AttentionTransfer } from './methods/at.ts';
+import { FitNets, HintMatchError, HintRegressor, planHint, type FeatureShape } from './methods/fitnets.ts';
+import { RelationalKd } from './methods/rkd.ts';
+import type { TeacherLossSettings } from './methods/logit_losses.ts';
 import type { Objective } from './methods/objective.ts';
 import { applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
 import { bankLogitsOf, evaluate, fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
@@ -21,7 +25,7 @@ import { checkRunState, keepEarlierRun } from './run_folder.ts';
 import { stageDir } from './stage_dir.ts';
 import { checkHeldOutParts, readKeptModel, type KeptModel } from './kept_models.ts';
 import { CheckpointError } from './train/checkpoint.ts';
-import type { ExperimentConfig, KdSettings, Method } from './config.ts';
+import { CHAIN_ROWS, type DkdConfig, type ExperimentConfig, type KdSettings, type Method, type TeacherLoss } from './config.ts';
 import { buildTable, pairedComparisons, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
 
 export type Role = 'teacher' | 'assistant' | 'student';
@@ -33,8 +37,11 @@ export interface Stage {
   name: string;
   role: Role;
   arch: string;
-  /** ce, kd (one teacher), dgkd (several), ctkd; kept: not trained here, given as a file (kept_models.ts). */
-  method: 'ce' | 'kd' | 'dgkd' | 'ctkd' | 'kept';
+  /**
+   * ce, kd (one teacher), dgkd (several), ctkd, and the baselines dkd, dist, at, fitnets, rkd; kept: not trained
+   * here, given as a file (kept_models.ts).
+   */
+  method: 'ce' | 'kd' | 'dgkd' | 'ctkd' | 'kept' | 'dkd' | 'dist' | 'at' | 'fitnets' | 'rkd';
   teachers: Stage[];
   /** Stochastic teaching settings, for the student of stochastic DGKD; null otherwise. */
   drop: DropSettings | null;
@@ -44,6 +51,23 @@ export interface Stage {
   key: string;
   /** A kept model's file and its sha256 (method 'kept'). */
   kept?: { path: string; sha256: string };
+  /** Settings of the methods added after the first stage keys; absent where they do not apply (see StageExtra). */
+  extra?: StageExtra;
+}
+
+/**
+ * The settings of DKD, DIST, AT, FitNets, RKD and of --teacher-loss. They enter a stage's key only when present,
+ * so that the keys of every stage that existed before them (Hinton-KD TAKD and DGKD, CE, CTKD) stay valid.
+ */
+export interface StageExtra {
+  /** The per-teacher loss when it is not Hinton KD: kd and dgkd stages with --teacher-loss, dkd and dist stages. */
+  teacherLoss?: TeacherLossSettings;
+  /** The baselines' temperature (DKD, DIST) and CE weight. */
+  temperature?: number;
+  ceWeight?: number;
+  at?: { beta: number };
+  fitnets?: { weight: number };
+  rkd?: { distance: number; angle: number };
 }
 
 export interface Plan {
@@ -78,6 +102,7 @@ function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClas
     drop: s.drop,
     ctkd: s.method === 'ctkd' ? cfg.ctkd : null,
     trainers: s.teachers.map((t) => t.key) /* 'trainers' in the key: the name earlier caches were written with */,
+    ...(s.extra ? { extra: s.extra } : {}),
   };
   return createHash('sha256').update(JSON.stringify(desc)).digest('hex').slice(0, 16);
 }
@@ -96,8 +121,10 @@ function dropLabel(d: DropSettings): string {
 }
 
 export interface PlanOptions {
-  /** The students' distillation settings (a sweep's grid point); assistants keep cfg.kd. */
+  /** The students' distillation settings (a sweep's grid point); assistants keep cfg.kd (and cfg.dkd, cfg.dist). */
   studentKd?: KdSettings;
+  studentDkd?: DkdConfig;
+  studentDist?: ExperimentConfig['dist'];
   /** Appended to student stage names (a sweep's grid point). */
   studentTag?: string;
   /** Models given as files instead of trained (--teacher-checkpoint, --assistant-checkpoints). */
@@ -118,12 +145,16 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   const byKey = new Map<string, Stage>();
   const teacherSeed = cfg.shareTrainers ? cfg.seed : seed;
   const seedTag = (role: Role) => (cfg.seeds > 1 && (role === 'student' || !cfg.shareTrainers) ? `-seed${seed}` : '');
-  const make = (name: string, role: Role, arch: string, method: Stage['method'], teachers: Stage[], kd: KdSettings | null, drop: DropSettings | null = null, kept?: KeptModel): Stage => {
+  const make = (
+    name: string, role: Role, arch: string, method: Stage['method'], teachers: Stage[], kd: KdSettings | null, drop: DropSettings | null = null,
+    kept?: KeptModel, extra?: StageExtra,
+  ): Stage => {
     // Normalising by the number of teachers changes nothing with one teacher: such stages are the same stage.
     const kdOfStage = kd && teachers.length < 2 ? { ...kd, normalise: false } : kd;
     const partial = {
       role, arch: canonicalName(arch), method, teachers, drop, kd: kdOfStage, seed: role === 'student' ? seed : teacherSeed,
       ...(kept ? { kept: { path: resolve(kept.path), sha256: kept.sha256 } } : {}),
+      ...(extra ? { extra } : {}),
     };
     const key = stageKey(cfg, partial, numClasses);
     const existing = byKey.get(key);
@@ -143,52 +174,95 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   const keptStage = (name: string, role: Role, k: KeptModel) => make(`${name}-kept`, role, k.arch, 'kept', [], null, null, k);
   const teacher = () =>
     keptTeacher ? keptStage(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', keptTeacher) : make(`teacher-${canonicalName(cfg.teacher)}`, 'teacher', cfg.teacher, 'ce', [], null);
+  // The per-teacher loss of TAKD's and DGKD's stages (absent for Hinton KD): assistants take the run's
+  // settings, students a sweep's grid point's.
+  const dkdOf = { assistant: cfg.dkd, student: opts.studentDkd ?? cfg.dkd };
+  const distOf = { assistant: cfg.dist, student: opts.studentDist ?? cfg.dist };
+  const lossOf = (kind: TeacherLoss, who: 'assistant' | 'student'): TeacherLossSettings | undefined =>
+    kind === 'dkd' ? { kind, alpha: dkdOf[who].alpha, beta: dkdOf[who].beta, warmup: warmupEpochs(dkdOf[who], cfg.recipe.epochs) }
+      : kind === 'dist' ? { kind, beta: distOf[who].beta, gamma: distOf[who].gamma }
+        : undefined;
+  const lossExtra = (kind: TeacherLoss, who: 'assistant' | 'student'): StageExtra | undefined => (kind === 'kd' ? undefined : { teacherLoss: lossOf(kind, who) });
+  const lossTag = (kind: TeacherLoss) => (kind === 'kd' ? '' : `-${kind}`);
   // TAKD: each model learns from the one before it.
-  const takd = () => {
+  const takd = (kind: TeacherLoss) => {
     let prev = teacher();
     chain.forEach((a, i) => {
       const k = keptAssistant(i);
-      prev = k ? keptStage(`assistant-${canonicalName(a)}`, 'assistant', k) : make(assistantName(a, [prev], cfg.kd), 'assistant', a, 'kd', [prev], cfg.kd);
+      prev = k
+        ? keptStage(`assistant-${canonicalName(a)}`, 'assistant', k)
+        : make(assistantName(a, [prev], cfg.kd) + lossTag(kind), 'assistant', a, 'kd', [prev], cfg.kd, null, undefined, lossExtra(kind, 'assistant'));
     });
-    return make(studentName('takd'), 'student', cfg.student, 'kd', [prev], studentKd);
+    return make(studentName(`takd${lossTag(kind)}`), 'student', cfg.student, 'kd', [prev], studentKd, null, undefined, lossExtra(kind, 'student'));
   };
   // DGKD: each model learns from the teacher and every larger assistant.
-  const dgkd = (drop: DropSettings | null, normalise: boolean) => {
+  const dgkd = (drop: DropSettings | null, normalise: boolean, kind: TeacherLoss) => {
     const teachers = [teacher()];
     const kd = { ...cfg.kd, normalise };
     chain.forEach((a, i) => {
       const k = keptAssistant(i);
-      teachers.push(k ? keptStage(`assistant-${canonicalName(a)}`, 'assistant', k) : make(assistantName(a, teachers, kd), 'assistant', a, teachers.length === 1 ? 'kd' : 'dgkd', [...teachers], kd));
+      teachers.push(
+        k
+          ? keptStage(`assistant-${canonicalName(a)}`, 'assistant', k)
+          : make(assistantName(a, teachers, kd) + lossTag(kind), 'assistant', a, teachers.length === 1 ? 'kd' : 'dgkd', [...teachers], kd, null, undefined, lossExtra(kind, 'assistant')),
+      );
     });
     const method = teachers.length === 1 ? 'kd' : 'dgkd';
-    const tag = drop ? 'dgkd-stochastic' : normalise ? 'dgkd-norm' : 'dgkd';
-    return make(studentName(tag), 'student', cfg.student, method, teachers, { ...studentKd, normalise }, drop);
+    const tag = (drop ? 'dgkd-stochastic' : normalise ? 'dgkd-norm' : 'dgkd') + lossTag(kind);
+    return make(studentName(tag), 'student', cfg.student, method, teachers, { ...studentKd, normalise }, drop, undefined, lossExtra(kind, 'student'));
   };
+  // The baselines: one teacher, CE weight 1 unless --ce-weight gives a number.
+  const ceWeight = typeof studentKd.ceWeight === 'number' ? studentKd.ceWeight : 1;
+  const baseline = (method: 'dkd' | 'dist' | 'at' | 'fitnets' | 'rkd', extra: StageExtra) =>
+    make(studentName(method), 'student', cfg.student, method, [teacher()], null, null, undefined, { ceWeight, ...extra });
+  const withLoss = (label: string, kind: TeacherLoss) =>
+    kind === 'kd' ? label : label.endsWith(')') ? `${label.slice(0, -1)}; ${kind.toUpperCase()} loss)` : `${label} (${kind.toUpperCase()} loss)`;
   const stochastic: DropSettings = cfg.stochastic.drop === 'none' ? { ...cfg.stochastic, drop: 'bernoulli' } : cfg.stochastic;
   const dgkdLabel = (drop: DropSettings | null, normalise: boolean) =>
     drop ? `DGKD (stochastic, ${dropLabel(drop)})` : normalise ? 'DGKD (loss ÷ teachers)' : 'DGKD';
+  const loss = cfg.teacherLoss;
   const methods: Record<Method, () => void> = {
     ce: () => rows.push({ method: 'NOKD', stage: make(studentName('nokd'), 'student', cfg.student, 'ce', [], null) }),
     kd: () => rows.push({ method: 'KD', stage: make(studentName('kd'), 'student', cfg.student, 'kd', [teacher()], studentKd) }),
-    takd: () => rows.push({ method: 'TAKD', stage: takd() }),
+    takd: () => rows.push({ method: withLoss('TAKD', loss), stage: takd(loss) }),
     dgkd: () => {
       const drop = cfg.stochastic.drop === 'none' ? null : cfg.stochastic;
-      rows.push({ method: dgkdLabel(drop, studentKd.normalise), stage: dgkd(drop, studentKd.normalise) });
+      rows.push({ method: withLoss(dgkdLabel(drop, studentKd.normalise), loss), stage: dgkd(drop, studentKd.normalise, loss) });
     },
     ctkd: () => rows.push({ method: 'CTKD', stage: make(studentName('ctkd'), 'student', cfg.student, 'ctkd', [teacher()], null) }),
+    dkd: () => rows.push({ method: 'DKD', stage: baseline('dkd', { temperature: studentKd.temperature, teacherLoss: lossOf('dkd', 'student') }) }),
+    dist: () => rows.push({ method: 'DIST', stage: baseline('dist', { temperature: studentKd.temperature, teacherLoss: lossOf('dist', 'student') }) }),
+    at: () => rows.push({ method: 'AT', stage: baseline('at', { at: { ...cfg.at } }) }),
+    fitnets: () => rows.push({ method: 'FitNets', stage: baseline('fitnets', { fitnets: { ...cfg.fitnets } }) }),
+    rkd: () => rows.push({ method: 'RKD', stage: baseline('rkd', { rkd: { ...cfg.rkd } }) }),
+  };
+  // One row of the default comparison, or of a --compare list (TAKD and DGKD rows with their per-teacher loss).
+  const chainRow = (row: (typeof CHAIN_ROWS)[number], kind: TeacherLoss) => {
+    if (row === 'takd') rows.push({ method: withLoss('TAKD', kind), stage: takd(kind) });
+    else if (!chain.length) rows.push({ method: withLoss('DGKD (= KD without assistants)', kind), stage: dgkd(null, false, kind) });
+    else if (row === 'dgkd') rows.push({ method: withLoss(dgkdLabel(null, false), kind), stage: dgkd(null, false, kind) });
+    else if (row === 'dgkd-stochastic') rows.push({ method: withLoss(dgkdLabel(stochastic, false), kind), stage: dgkd(stochastic, false, kind) });
+    else rows.push({ method: withLoss(dgkdLabel(null, true), kind), stage: dgkd(null, true, kind) });
   };
   if (cfg.method !== 'ce' || cfg.compare) rows.push({ method: 'Teacher', stage: teacher() });
-  if (cfg.compare) {
+  if (Array.isArray(cfg.compare)) {
+    for (const name of cfg.compare) {
+      const { row, kind } = compareRow(name, loss);
+      if (row === 'nokd') methods.ce();
+      else if ((CHAIN_ROWS as readonly string[]).includes(row)) chainRow(row as (typeof CHAIN_ROWS)[number], kind);
+      else methods[row as Method]();
+    }
+  } else if (cfg.compare) {
     methods.ce();
     methods.kd();
     if (chain.length) {
-      methods.takd();
-      rows.push({ method: dgkdLabel(null, false), stage: dgkd(null, false) });
-      rows.push({ method: dgkdLabel(stochastic, false), stage: dgkd(stochastic, false) });
-      rows.push({ method: dgkdLabel(null, true), stage: dgkd(null, true) });
+      chainRow('takd', loss);
+      chainRow('dgkd', loss);
+      chainRow('dgkd-stochastic', loss);
+      chainRow('dgkd-norm', loss);
     } else {
       // Without assistants DGKD is KD with the teacher alone; stochastic teaching keeps the one teacher always.
-      rows.push({ method: 'DGKD (= KD without assistants)', stage: dgkd(null, false) });
+      chainRow('dgkd', loss);
     }
     if (cfg.method === 'ctkd') methods.ctkd();
   } else {
@@ -203,6 +277,21 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
   };
   rows.forEach((r) => visit(r.stage));
   return { stages: ordered, rows };
+}
+
+/** DKD's warm-up in epochs: 'auto' is a twelfth of the run's epochs (mdistiller: 20 of 240). */
+export function warmupEpochs(dkd: DkdConfig, epochs: number): number {
+  return dkd.warmup === 'auto' ? epochs / 12 : dkd.warmup;
+}
+
+/** A --compare name as its row and per-teacher loss: `dgkd-dkd` → dgkd with DKD; `dgkd` → dgkd with `fallback`. */
+export function compareRow(name: string, fallback: TeacherLoss): { row: string; kind: TeacherLoss } {
+  const canonical = name === 'ce' ? 'nokd' : name;
+  for (const row of CHAIN_ROWS) {
+    if (canonical === row) return { row, kind: fallback };
+    for (const kind of ['kd', 'dkd', 'dist'] as const) if (canonical === `${row}-${kind}`) return { row, kind };
+  }
+  return { row: canonical, kind: fallback };
 }
 
 export interface Data {
@@ -270,6 +359,22 @@ function makeObjective(cfg: ExperimentConfig, stage: Stage, data: Data): Objecti
     const scratch = createModel(cfg.ctkd.scratch ?? cfg.teacher, modelShape(data, stage.seed + 1));
     return new CollaborativeTeaching(scratch, cfg.ctkd);
   }
+  const x = stage.extra ?? {};
+  const ce = x.ceWeight ?? 1;
+  switch (stage.method) {
+    case 'dkd':
+    case 'dist':
+      // DKD and DIST alone: CE plus the one teacher's term at weight 1 (their reference code's loss).
+      return new Distillation(1, { temperature: x.temperature!, lambda: 1, klReduction: 'batchmean', ceWeight: ce, teacherLoss: x.teacherLoss, name: stage.method });
+    case 'at':
+      return new AttentionTransfer({ beta: x.at!.beta, ceWeight: ce });
+    case 'fitnets': {
+      const plan = planHint(featureShapes(stage.arch, data), featureShapes(stage.teachers[0].arch, data));
+      return new FitNets(new HintRegressor(plan, new Rng(stage.seed ^ 0x4f17)), { weight: x.fitnets!.weight, ceWeight: ce });
+    }
+    case 'rkd':
+      return new RelationalKd({ distance: x.rkd!.distance, angle: x.rkd!.angle, ceWeight: ce });
+  }
   const kd = stage.kd!;
   const ceWeight = kd.ceWeight === 'paper' ? undefined : kd.ceWeight === 'official' ? 1 - kd.lambda : kd.ceWeight;
   const drop = stage.drop;
@@ -282,7 +387,20 @@ function makeObjective(cfg: ExperimentConfig, stage: Stage, data: Data): Objecti
     drop: drop ? drop.drop : 'none',
     keepProb: drop?.keepProb,
     dropK: drop?.k,
+    ...(x.teacherLoss ? { teacherLoss: x.teacherLoss } : {}),
   });
+}
+
+/** Each stage output's size and channels for an architecture on this run's images (one eval-mode forward pass). */
+function featureShapes(arch: string, data: Data): FeatureShape[] {
+  const m = createModel(arch, modelShape(data, 0)).eval();
+  const { height: H, width: W, channels: C } = data.train;
+  let fs: FeatureShape[] = [];
+  tidy(() => {
+    fs = noGrad(() => m.forwardWithFeatures(zeros([1, H, W, C])).features.map((f) => ({ height: f.shape[1], width: f.shape[2], channels: f.shape[3] })));
+  });
+  m.dispose();
+  return fs;
 }
 
 export function recipeFor(cfg: ExperimentConfig, stage: Stage): Recipe {
@@ -347,7 +465,8 @@ export async function runStage(
         `[${stage.name}] training ${stage.arch} (${params} params) with ${stage.method}` +
           (stage.teachers.length ? ` from ${stage.teachers.map((t) => t.arch).join(', ')}` : '') +
           (stage.drop ? ` with stochastic teaching (${dropLabel(stage.drop)})` : '') +
-          (stage.kd?.normalise ? ', loss divided by the number of teachers' : ''),
+          (stage.kd?.normalise ? ', loss divided by the number of teachers' : '') +
+          (stage.kd && stage.extra?.teacherLoss ? `, each teacher's term ${stage.extra.teacherLoss.kind.toUpperCase()}` : ''),
       );
       let teacherLogits: Float32Array[] | undefined;
       const bank = cfg.recipe.augment ? (cfg.recipe.viewBank ?? 0) : 0;
@@ -381,6 +500,7 @@ export async function runStage(
         meta: { stageKey: stage.key, stage: stage.name, data: dataSettings(cfg) },
       });
       objective.companions?.forEach((c) => c.dispose());
+      objective.trainables?.forEach((m) => m.dispose());
       writeFileAtomic(donePath, JSON.stringify({ stage: { ...stage, teachers: stage.teachers.map((t) => t.key) }, result }, null, 1));
       return { result, params, reused: false };
     } finally {
@@ -491,26 +611,29 @@ async function scoreKept(stage: Stage, model: Classifier, data: Data, dir: strin
   return { result, params, reused: false };
 }
 
-/** CTKD's attention groups are matched before anything trains, so that an unmatchable pair fails at once. */
+/**
+ * CTKD's and AT's attention groups and FitNets' hint layers are matched before anything trains, so that an
+ * unmatchable pair fails at once.
+ */
 function checkAttentionPairs(cfg: ExperimentConfig, stages: Stage[], data: Data): void {
-  for (const s of stages.filter((st) => st.method === 'ctkd')) {
-    if (cfg.ctkd.beta === 0) continue;
-    const targetArch = cfg.ctkd.target === 'student' ? s.arch : (cfg.ctkd.scratch ?? cfg.teacher);
-    const sizes = (arch: string) => {
-      const m = createModel(arch, modelShape(data, 0)).eval();
-      const { height: H, width: W, channels: C } = data.train;
-      let fs: { height: number; width: number }[] = [];
-      tidy(() => {
-        fs = noGrad(() => m.forwardWithFeatures(zeros([1, H, W, C])).features.map((f) => ({ height: f.shape[1], width: f.shape[2] })));
-      });
-      m.dispose();
-      return fs;
-    };
+  for (const s of stages) {
+    if (s.method === 'fitnets') {
+      try {
+        planHint(featureShapes(s.arch, data), featureShapes(s.teachers[0].arch, data));
+      } catch (e) {
+        if (e instanceof HintMatchError) throw new HintMatchError(`FitNets from ${s.teachers[0].arch} to ${s.arch}: ${e.message}`);
+        throw e;
+      }
+      continue;
+    }
+    if (s.method !== 'ctkd' && s.method !== 'at') continue;
+    if (s.method === 'ctkd' ? cfg.ctkd.beta === 0 : s.extra?.at?.beta === 0) continue;
+    const targetArch = s.method === 'at' || cfg.ctkd.target === 'student' ? s.arch : (cfg.ctkd.scratch ?? cfg.teacher);
     try {
-      matchAttentionGroups(sizes(targetArch), sizes(s.teachers[0].arch));
+      matchAttentionGroups(featureShapes(targetArch, data), featureShapes(s.teachers[0].arch, data));
     } catch (e) {
       if (e instanceof AttentionMatchError) {
-        throw new AttentionMatchError(`CTKD between ${targetArch} and the expert ${s.teachers[0].arch}: ${e.message}`);
+        throw new AttentionMatchError(`${s.method === 'at' ? 'AT' : 'CTKD'} between ${targetArch} and the ${s.method === 'at' ? 'teacher' : 'expert'} ${s.teachers[0].arch}: ${e.message}`);
       }
       throw e;
     }
@@ -527,6 +650,8 @@ export interface Variant {
   label: string;
   tag: string;
   kd: KdSettings;
+  dkd?: DkdConfig;
+  dist?: ExperimentConfig['dist'];
 }
 
 /**
@@ -555,7 +680,10 @@ export async function runExperiment(
     seed,
     plans: (variants ?? [null]).map((v) => ({
       variant: v,
-      plan: planStages(cfg, data.numClasses, seed, { kept: keptModels, ...(v ? { studentKd: v.kd, studentTag: v.tag } : {}) }),
+      plan: planStages(cfg, data.numClasses, seed, {
+        kept: keptModels,
+        ...(v ? { studentKd: v.kd, studentTag: v.tag, ...(v.dkd ? { studentDkd: v.dkd } : {}), ...(v.dist ? { studentDist: v.dist } : {}) } : {}),
+      }),
     })),
   }));
   const unique = new Map<string, Stage>();
@@ -640,7 +768,8 @@ function stageSummary(stage: Stage, r: StageResult): StageSummary {
     name: stage.name,
     role: stage.role,
     arch: stage.arch,
-    method: stage.method + (stage.drop ? '-stochastic' : '') + (stage.kd?.normalise ? '-normalised' : ''),
+    method: stage.method + (stage.drop ? '-stochastic' : '') + (stage.kd?.normalise ? '-normalised' : '') +
+      (stage.kd && stage.extra?.teacherLoss ? `-${stage.extra.teacherLoss.kind}` : ''),
     teachers: stage.teachers.map((t) => t.name),
     params: r.params,
     bestEpoch: r.result.bestEpoch,

@@ -29,7 +29,21 @@ function flatten(o: unknown, at = '', out: Record<string, string> = {}): Record<
  * Settings added after runs were made, and the value that means what their absence meant: a run written before
  * the setting existed resumes when the setting has that value.
  */
-const ABSENT_MEANS: Record<string, string> = { testSplit: '0', 'recipe.viewBank': '0' };
+const ABSENT_MEANS: Record<string, string> = {
+  testSplit: '0',
+  'recipe.viewBank': '0',
+  // Issue 27's baselines and --teacher-loss, at their defaults (config.ts).
+  teacherLoss: '"kd"',
+  'dkd.alpha': '1',
+  'dkd.beta': '8',
+  'dkd.warmup': '"auto"',
+  'dist.beta': '2',
+  'dist.gamma': '2',
+  'at.beta': '1000',
+  'fitnets.weight': '100',
+  'rkd.distance': '25',
+  'rkd.angle': '50',
+};
 
 /** Settings that differ between two configs (what --resume may not change). */
 export function settingsDiff(before: unknown, now: ExperimentConfig): string[] {

@@ -111,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd.kind === 'sweep') {
     const executor = cmd.queue ? queueExecutor(cmd.queue, cmd.config) : undefined;
-    const { markdown } = await runSweep(cmd.config, { temperatures: cmd.temperatures, lambdas: cmd.lambdas }, signal, executor);
+    const { markdown } = await runSweep(cmd.config, cmd.grid, signal, executor);
     console.log(`\n${markdown}`);
     console.log(`wrote ${cmd.config.out}/${cmd.config.name}/sweep.md, heatmap.svg, summary.json, report.md, curves.svg`);
     return 0;

@@ -111,6 +111,9 @@ beforeAll(async () => {
     'assistant-unknown': { assistants: ['plain4', 'vgg12'] },
     'drop-number': { stochastic: { drop: 1 } },
     'bool-string': { recipe: { augment: 'yes' } },
+    'dkd-beta-negative': { dkd: { beta: -8 } },
+    'rkd-angle-null': { rkd: { angle: null } },
+    'compare-unknown': { compare: ['kd', 'crd'] },
   };
   for (const [name, body] of Object.entries(configs)) writeFileSync(join(work, `${name}.json`), JSON.stringify(body));
   writeFileSync(join(work, 'a-file'), 'not a folder');
@@ -128,7 +131,7 @@ const cases: [string, () => string[], RegExp][] = [
   ['T = 0', () => R('-T', '0'), /-T: expected a number > 0, got '0'/],
   ['negative temperature', () => R('--temperature', '-2'), /--temperature: expected a number > 0/],
   ['lambda above 1', () => R('--lambda', '2'), /--lambda: expected a number in \[0, 1\]/],
-  ['unknown method', () => R('--method', 'fitnets'), /--method: expected one of ce, kd, takd, dgkd, ctkd, got 'fitnets'/],
+  ['unknown method', () => R('--method', 'crd'), /--method: expected one of ce, kd, takd, dgkd, ctkd, dkd, dist, at, fitnets, rkd, got 'crd'/],
   ['unknown dataset', () => R('--dataset', 'imagenet'), /--dataset: expected one of synthetic, cifar10/],
   ['unknown teacher', () => R('--teacher', 'resnet9'), /--teacher: unknown architecture 'resnet9'. Known: .*resnet8/],
   ['unknown student', () => R('--student', 'alexnet'), /--student: unknown architecture 'alexnet'/],
@@ -179,7 +182,7 @@ const cases: [string, () => string[], RegExp][] = [
   ['validation split taking every image', () => R('--val-split', '64'), /--val-split 64 leaves none of the 64 images of synthetic\/train to train on/],
   ['train subset larger than the data', () => R('--train-subset', '500'), /--train-subset 500 is larger than the 64 training images/],
   ['eval-every zero', () => R('--eval-every', '0'), /--eval-every: expected a positive integer/],
-  ['sweep of a method without T and λ', () => ['sweep', ...RUN, '--method', 'ce', '--temperature', '2,4'], /sweep: --method must be kd or dgkd/],
+  ['sweep of a method without T and λ', () => ['sweep', ...RUN, '--method', 'ce', '--temperature', '2,4'], /sweep: --method must be kd, takd, dgkd, dkd, dist/],
   ['sweep with a λ out of range', () => ['sweep', ...RUN, '--method', 'kd', '--lambda', '0.5,1.5'], /--lambda: expected a number in \[0, 1\], got '1\.5'/],
   ['sweep with a repeated temperature', () => ['sweep', ...RUN, '--method', 'kd', '--temperature', '4,4'], /--temperature: a value appears twice/],
   ['eval without checkpoint', () => ['eval'], /--checkpoint FILE is required/],
@@ -189,7 +192,7 @@ const cases: [string, () => string[], RegExp][] = [
   ['checkpoint of garbage', () => ['eval', '--checkpoint', join(ckDir, 'garbage.safetensors')], /garbage\.safetensors/],
   ['checkpoint with the wrong dtype', () => ['eval', '--checkpoint', join(ckDir, 'dtype.safetensors')], /dtype\.safetensors: tensor '.*' has dtype I32, expected F32/],
   // One option table: flags and config files checked alike, the file and key named.
-  ['config: an unknown preset', () => cfgRun('preset-unknown'), /preset-unknown\.json: key 'preset': expected one of paper, official-code, quick, cifar10-cpu, got "fast"/],
+  ['config: an unknown preset', () => cfgRun('preset-unknown'), /preset-unknown\.json: key 'preset': expected one of paper, official-code, quick, cifar10-cpu, cifar10-gap, got "fast"/],
   ['config: λ out of range', () => cfgRun('lambda-range'), /lambda-range\.json: key 'kd\.lambda': expected a number in \[0, 1\], got 2/],
   ['config: plain-lr as a word', () => cfgRun('plain-lr-string'), /plain-lr-string\.json: key 'recipe\.plainLr': expected a number > 0 or null, got "same"/],
   ['config: a fractional seed count', () => cfgRun('seeds-fraction'), /seeds-fraction\.json: key 'seeds': expected a positive integer, got 2\.5/],
@@ -225,6 +228,40 @@ const cases: [string, () => string[], RegExp][] = [
   ['--download without --data-dir', () => R('--dataset', 'cifar100', '--download'), /--data-dir: dataset 'cifar100' needs the folder holding its files \(or --download to fetch them\)/],
   ['checkpoint with a wrong shape', () => ['eval', '--checkpoint', join(ckDir, 'shape.safetensors')], /shape\.safetensors: tensor 'fc1\.weight' has shape \[10, 1025\], the model expects \[10, 1024\]/],
 ];
+
+// Issue 27: every baseline's weight is refused when negative or not a number, naming the flag (or file and
+// key), with the usage exit status 2 — before anything trains.
+const usageCases: [string, () => string[], RegExp][] = [
+  ['negative DKD α', () => R('--method', 'dkd', '--dkd-alpha', '-1'), /--dkd-alpha: expected a number ≥ 0, got '-1'/],
+  ['NaN DKD β', () => R('--method', 'dkd', '--dkd-beta', 'nan'), /--dkd-beta: expected a number ≥ 0, got 'nan'/],
+  ['negative DKD warm-up', () => R('--dkd-warmup', '-2'), /--dkd-warmup: expected auto or a number of epochs ≥ 0, got '-2'/],
+  ['negative DIST β', () => R('--method', 'dist', '--dist-beta', '-0.5'), /--dist-beta: expected a number ≥ 0, got '-0\.5'/],
+  ['NaN DIST γ', () => R('--dist-gamma', 'NaN'), /--dist-gamma: expected a number ≥ 0, got 'NaN'/],
+  ['negative AT β', () => R('--method', 'at', '--at-beta', '-1000'), /--at-beta: expected a number ≥ 0, got '-1000'/],
+  ['NaN FitNets weight', () => R('--method', 'fitnets', '--fitnets-weight', 'nan'), /--fitnets-weight: expected a number ≥ 0, got 'nan'/],
+  ['negative RKD distance', () => R('--method', 'rkd', '--rkd-distance', '-25'), /--rkd-distance: expected a number ≥ 0, got '-25'/],
+  ['NaN RKD angle', () => R('--rkd-angle', 'nan'), /--rkd-angle: expected a number ≥ 0, got 'nan'/],
+  ['unknown teacher loss', () => R('--teacher-loss', 'hinton'), /--teacher-loss: expected one of kd, dkd, dist, got 'hinton'/],
+  ['unknown --compare row', () => R('--compare', 'nokd,crd'), /--compare: unknown method 'crd'/],
+  ['--compare chain rows without assistants', () => R('--compare', 'kd,takd', '--assistants', ''), /--compare: takd needs at least one assistant/],
+  ['config: a negative DKD β', () => cfgRun('dkd-beta-negative'), /dkd-beta-negative\.json: key 'dkd\.beta': expected a number ≥ 0, got -8/],
+  ['config: an RKD angle of null (NaN in JSON)', () => cfgRun('rkd-angle-null'), /rkd-angle-null\.json: key 'rkd\.angle': expected a number ≥ 0, got null/],
+  ['config: an unknown --compare row', () => cfgRun('compare-unknown'), /compare-unknown\.json: key 'compare': unknown method 'crd'/],
+  ['sweep of DKD over T', () => ['sweep', ...RUN, '--method', 'dkd', '--temperature', '2,4'], /sweep: --method dkd sweeps --dkd-alpha × --dkd-beta, not --temperature/],
+];
+
+describe('bad weights and --compare lists (exit 2)', () => {
+  for (const [name, args, pattern] of usageCases) {
+    it(name, () => {
+      const before = snapshot(out);
+      const r = run(args());
+      expect(r.status, `exit status; stderr: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/\n\s+at .*\.ts:\d+/);
+      expect(snapshot(out)).toEqual(before);
+    });
+  }
+});
 
 describe('file-system failures after training started', () => {
   it('a folder where the summary should go: exit 2 naming it, the trained stage kept', () => {

@@ -7,7 +7,7 @@ const root = resolve(import.meta.dirname, '..');
 const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...args], { cwd: root, encoding: 'utf8' });
 
 it.each([
-  [['--help'], /sweep --method kd\|dgkd --temperature/],
+  [['--help'], /sweep --method kd\|takd\|dgkd --temperature[^]*sweep --method dkd --dkd-alpha/],
   [['models', '--help'], /models \[--classes N\] \[--json\]\n  Every architecture.*\n[^]*--classes N +classes of the output layer \(default 10\)/],
   [['eval', '-h'], /eval --checkpoint FILE \[options\]\n  Top-1[^]*--val-split F\|N[^]*--batch-size N +images per evaluation step \(default 256\)/],
   [['export', '--help'], /export --checkpoint FILE --out FILE\n[^]*strict=True/],

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from '../dgkd/cli.ts';
+import type { SweepGrid } from '../dgkd/sweep_axes.ts';
 import { EXPERIMENT_OPTIONS } from '../dgkd/options.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgkd-options-'));
@@ -13,7 +14,7 @@ const BASE = ['--preset', 'paper', '--dataset', 'synthetic'];
 
 /** A good and a bad flag text for each option that has a key and a value (switches are covered below). */
 const SAMPLES: Record<string, [string, string]> = {
-  '--method': ['kd', 'fitnets'], '--teacher': ['resnet14', 'resnet9'], '--assistants': ['plain4,plain3', 'plain4,vgg12'],
+  '--method': ['dkd', 'crd'], '--compare': ['nokd,dkd,dgkd-dkd', 'nokd,crd'], '--teacher': ['resnet14', 'resnet9'], '--assistants': ['plain4,plain3', 'plain4,vgg12'],
   '--student': ['plain2', 'alexnet'], '--dataset': ['synthetic', 'mnist'], '--data-dir': ['/tmp', ' '],
   '--val-split': ['0.2', '-1'], '--train-subset': ['100', '1.5'], '--synthetic-train': ['500', '1e9'],
   '--synthetic-test': ['300', '0'], '--epochs': ['7', '0'], '--batch-size': ['16', '-2'], '--lr': ['0.05', '0'],
@@ -22,7 +23,11 @@ const SAMPLES: Record<string, [string, string]> = {
   '--temperature': ['2', '0'], '--lambda': ['0.3', '1.1'], '--kl-reduction': ['elementwise-mean', 'sum'],
   '--ce-weight': ['0.7', 'heavy'], '--drop': ['bernoulli', 'sometimes'], '--keep-prob': ['0.5', '0'],
   '--k': ['2', '0'], '--ctkd-gamma': ['2', '-1'], '--ctkd-beta': ['10', '-1'], '--attention-target': ['scratch', 'teacher'],
-  '--scratch': ['resnet8', 'resnet9'], '--name': ['my-run', '../x'], '--out': ['/tmp/somewhere', ''], '--store': ['/tmp/stages', ' '],
+  '--scratch': ['resnet8', 'resnet9'], '--teacher-checkpoint': ['teachers/t.safetensors', ' '],
+  '--assistant-checkpoints': ['a.safetensors,b.safetensors', ','], '--test-split': ['10000', '-5'], '--view-bank': ['20', '1.5'],
+  '--teacher-loss': ['dkd', 'hinton'], '--dkd-alpha': ['0.5', '-1'], '--dkd-beta': ['2', 'nan'], '--dkd-warmup': ['5', '-1'],
+  '--dist-beta': ['1', '-0.5'], '--dist-gamma': ['1', 'NaN'], '--at-beta': ['500', '-1'], '--fitnets-weight': ['10', '-1'],
+  '--rkd-distance': ['5', '-1'], '--rkd-angle': ['10', 'nan'], '--name': ['my-run', '../x'], '--out': ['/tmp/somewhere', ''], '--store': ['/tmp/stages', ' '],
 };
 
 let files = 0;
@@ -111,5 +116,57 @@ describe('presets and implied settings', () => {
   it('architecture aliases are canonical from flags and files alike', () => {
     expect(run(['--teacher', 'ResNet-20']).teacher).toBe('resnet20');
     expect(run(['--config', fileWith('assistants', ['CNN4'])]).assistants).toEqual(['plain4']);
+  });
+});
+
+describe('--compare: the default set or a list', () => {
+  it('alone it is the default comparison; with a list, those rows (ce is nokd)', () => {
+    expect(run(['--compare', '--epochs', '2']).compare).toBe(true);
+    expect(run(['--compare']).compare).toBe(true);
+    expect(run(['--compare', 'nokd,kd,dkd,takd,dgkd,dgkd-dkd']).compare).toEqual(['nokd', 'kd', 'dkd', 'takd', 'dgkd', 'dgkd-dkd']);
+    expect(run(['--compare', 'ce, dist ,dgkd-stochastic-dist']).compare).toEqual(['nokd', 'dist', 'dgkd-stochastic-dist']);
+    expect(run(['--no-compare']).compare).toBe(false);
+    expect(run(['--compare', 'dkd,at']).name).toBe('compare-synthetic-plain2');
+    expect(run(['--config', fileWith('compare', ['rkd', 'fitnets'])]).compare).toEqual(['rkd', 'fitnets']);
+  });
+  it('refuses unknown rows, repeats, and chain rows that need assistants when there are none', () => {
+    expect(reason(() => run(['--compare', 'nokd,crd']))).toMatch(/^--compare: unknown method 'crd' \(expected true, false or a list of nokd, kd/);
+    expect(reason(() => run(['--compare', 'dkd,ce,nokd']))).toMatch(/^--compare: 'nokd' appears twice/);
+    expect(reason(() => run(['--compare', 'kd,takd-dkd,dgkd-norm', '--assistants', '']))).toMatch(/^--compare: takd-dkd, dgkd-norm need at least one assistant/);
+    expect(run(['--compare', 'kd,dgkd-dkd', '--assistants', '']).compare).toEqual(['kd', 'dgkd-dkd']);
+    expect(reason(() => run(['--no-compare', 'dkd']))).toMatch(/unknown option 'dkd'/);
+  });
+  it('--teacher-loss and the baselines’ weights, from flags and files alike', () => {
+    const c = run(['--teacher-loss', 'dkd', '--dkd-alpha', '2', '--dkd-beta', '6', '--dkd-warmup', '0']);
+    expect(c).toMatchObject({ teacherLoss: 'dkd', dkd: { alpha: 2, beta: 6, warmup: 0 } });
+    expect(run([]).dkd).toEqual({ alpha: 1, beta: 8, warmup: 'auto' });
+    expect(run([])).toMatchObject({ dist: { beta: 2, gamma: 2 }, at: { beta: 1000 }, fitnets: { weight: 100 }, rkd: { distance: 25, angle: 50 } });
+    expect(reason(() => run(['--rkd-angle', '-3']))).toBe("--rkd-angle: expected a number ≥ 0, got '-3'");
+    expect(reason(() => run(['--config', fileWith('dist.gamma', -1)]))).toMatch(/\.json: key 'dist\.gamma': expected a number ≥ 0, got -1$/);
+  });
+});
+
+describe('sweep grids by method', () => {
+  const sweep = (args: string[]) => {
+    const c = parseArgs(['sweep', ...args]);
+    if (c.kind !== 'sweep') throw new Error(c.kind);
+    return c;
+  };
+  const axes = (g: SweepGrid) => [g.rows.flag, g.rows.values, g.cols.flag, g.cols.values];
+  it('KD and DGKD: T × λ; DKD: α × β; DIST: β × γ', () => {
+    expect(axes(sweep(['--method', 'kd', '-T', '2,4', '--lambda', '0.5,0.9']).grid)).toEqual(['--temperature', [2, 4], '--lambda', [0.5, 0.9]]);
+    expect(axes(sweep(['--method', 'dkd', '--dkd-alpha', '0.5,1', '--dkd-beta', '2,8']).grid)).toEqual(['--dkd-alpha', [0.5, 1], '--dkd-beta', [2, 8]]);
+    expect(axes(sweep(['--method', 'dist', '--dist-gamma', '1,2,4']).grid)).toEqual(['--dist-beta', [2], '--dist-gamma', [1, 2, 4]]);
+  });
+  it('DGKD with --teacher-loss dkd sweeps α × β when their lists are given; a list of one value is a setting', () => {
+    const s = sweep(['--method', 'dgkd', '--teacher-loss', 'dkd', '--dkd-beta', '2,8', '-T', '3']);
+    expect(axes(s.grid)).toEqual(['--dkd-alpha', [1], '--dkd-beta', [2, 8]]);
+    expect(s.config.kd.temperature).toBe(3);
+    expect(axes(sweep(['--method', 'dgkd', '--teacher-loss', 'dkd']).grid)).toEqual(['--temperature', [4], '--lambda', [0.5]]);
+  });
+  it('refuses lists the method does not sweep, and methods without a grid', () => {
+    expect(reason(() => sweep(['--method', 'kd', '--dkd-alpha', '1,2']))).toBe('sweep: --method kd sweeps --temperature × --lambda, not --dkd-alpha');
+    expect(reason(() => sweep(['--method', 'dkd', '-T', '2,4', '--dkd-beta', '2,8']))).toMatch(/^sweep: --method dkd sweeps --dkd-alpha × --dkd-beta, not --temperature and --dkd-beta/);
+    expect(reason(() => sweep(['--method', 'at']))).toBe("sweep: --method must be kd, takd, dgkd, dkd, dist, got 'at'");
   });
 });

@@ -147,3 +147,48 @@ describe('interruptions', () => {
     for (const k of Object.keys(reference.data)) expect(after.data[k], k).toEqual(reference.data[k]);
   });
 });
+
+// Models and modules trained beside the student — CTKD's scratch teacher, FitNets' regressor — are saved with it
+// and resumed exactly, their momentum included (stored as optimizer.momentum_buffer.param<index>: before issue 27
+// applying it looked for 'optimizer.momentum_buffer.undefined', and CTKD's --resume failed with exit 2).
+describe('resuming a student trained with companions or trainable modules', () => {
+  const extraArgs = (method: string) => ['--preset', 'paper', '--method', method, '--teacher', 'plain3', '--student', 'plain2', '--dataset', 'synthetic',
+    '--synthetic-train', '1024', '--synthetic-test', '64', '--epochs', '3', '--batch-size', '32', '--lr', '0.01', '--name', 'r'];
+  const tensorsOf = (path: string) => {
+    const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(path)));
+    return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Array.from(t.data as Float32Array)]));
+  };
+  for (const [method, beside] of [['fitnets', 'trainables.last.safetensors'], ['ctkd', 'companion0.last.safetensors']]) {
+    it(`${method}: SIGINT mid-epoch, then --resume, ends bit-identical (student, ${beside}, metrics)`, async () => {
+      const run = (out: string, extra: string[] = []) =>
+        spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...extraArgs(method), '--quiet', '--out', out, ...extra], { cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' } });
+      const clean = mkdtempSync(join(tmpdir(), `dgkd-${method}-clean-`));
+      expect(run(clean).status).toBe(0);
+      const dir = mkdtempSync(join(tmpdir(), `dgkd-${method}-int-`));
+      const code = await new Promise<number | null>((done) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...extraArgs(method), '--out', dir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DGKD_QUIET: '1' } });
+        let stderr = '';
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (new RegExp(`\\[student-plain2-${method}\\] epoch 1/3`).test(stderr)) child.kill('SIGINT');
+        });
+        child.on('exit', (c) => done(c));
+      });
+      expect(code).toBe(130);
+      const resumed = run(dir, ['--resume']);
+      expect(resumed.status, resumed.stderr).toBe(0);
+      const key = (out: string) => JSON.parse(readFileSync(join(out, 'r', 'summary.json'), 'utf8')).stages.find((s: { role: string }) => s.role === 'student').key;
+      expect(key(dir)).toBe(key(clean));
+      for (const f of ['last.safetensors', beside, 'metrics.jsonl']) {
+        const [a, b] = [join(clean, '_cache', key(clean), f), join(dir, '_cache', key(dir), f)];
+        if (f.endsWith('.jsonl')) {
+          const strip = (p: string) => readFileSync(p, 'utf8').trim().split('\n').map((l) => {
+            const m = JSON.parse(l);
+            return [m.epoch, m.trainLoss, m.trainAcc, m.testAcc];
+          });
+          expect(strip(b)).toEqual(strip(a));
+        } else expect(tensorsOf(b), f).toEqual(tensorsOf(a));
+      }
+    });
+  }
+});

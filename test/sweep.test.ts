@@ -1,5 +1,6 @@
-// `train.ts sweep` through the real command line on a tiny grid: the teacher is trained once, every grid point's
-// student once, and the run's folder gets the T × λ table and the heat map; a second, larger grid reuses them.
+// `train.ts sweep` through the real command line on tiny grids: the teacher is trained once, every grid point's
+// student once, and the run's folder gets the table and the heat map (T × λ for KD, α × β for DKD); a second, larger
+// grid reuses them.
 import { beforeAll, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -43,4 +44,18 @@ it('trains the teacher once and one student per grid point, and writes a table a
   const previous = readdirSync(join(out, 'grid', 'previous'));
   expect(previous.length).toBe(1);
   expect(JSON.parse(readFileSync(join(out, 'grid', 'previous', previous[0], 'summary.json'), 'utf8')).stages.length).toBe(5);
+});
+
+it('DKD: one student per (α, β), the same teacher, an α × β table', () => {
+  const out = mkdtempSync(join(tmpdir(), 'dgkd-sweep-dkd-'));
+  const args = ['sweep', '--preset', 'quick', '--method', 'dkd', '--teacher', 'plain3', '--student', 'plain2', '--seeds', '1',
+    '--dkd-alpha', '0.5,1', '--dkd-beta', '2,8', '--synthetic-train', '160', '--val-split', '32', '--synthetic-test', '64',
+    '--epochs', '1', '--out', out, '--name', 'dkd', '--quiet'];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' } });
+  expect(r.status, r.stderr).toBe(0);
+  const summary = JSON.parse(readFileSync(join(out, 'dkd', 'summary.json'), 'utf8'));
+  expect(summary.stages.filter((s: { role: string }) => s.role === 'teacher').length).toBe(1);
+  expect(summary.stages.filter((s: { role: string; method: string }) => s.role === 'student' && s.method === 'dkd').length).toBe(4);
+  expect(summary.table.map((r: { method: string }) => r.method)).toEqual(['Teacher', 'α=0.5 β=2', 'α=0.5 β=8', 'α=1 β=2', 'α=1 β=8']);
+  expect(readFileSync(join(out, 'dkd', 'sweep.md'), 'utf8')).toMatch(/\| α \\ β \| β = 2 \| β = 8 \|\n\|---\|---\|---\|\n\| α = 0.5 \| \d+\.\d\d \| \d+\.\d\d \|/);
 });

@@ -8,12 +8,18 @@
 // Bernoulli(p) redrawn until at least one teacher is kept (the paper), or exactly k teachers dropped uniformly
 // (the official code). KD terms are summed, not averaged.
 //
+// Each KD term is Hinton's by default; `teacherLoss` makes it DKD's or DIST's instead (logit_losses.ts): "dense
+// guidance with DKD" is DGKD whose every per-teacher term is DKD, with the same sum, weights and stochastic
+// teaching. The DKD and DIST methods on their own are this objective with one teacher, λ = 1 and their CE
+// weight (1 in their reference code).
+//
 // The summed loss grows with the number of teachers, so at one learning rate DGKD takes larger steps than KD,
 // which alone helps a short schedule. `normalise` divides the whole loss by the number of teachers — (1 − λ)·CE
 // + λ·mean KD — so that a comparison can tell dense teaching from step size.
 
-import { add, klDivWithTemperature, scale, softmaxCrossEntropy, type KlReduction, type Rng, type Tensor } from '../../engine/index.ts';
+import { add, scale, softmaxCrossEntropy, type KlReduction, type Rng, type Tensor } from '../../engine/index.ts';
 import type { Objective, StepInputs } from './objective.ts';
+import { teacherLoss, type TeacherLossSettings } from './logit_losses.ts';
 
 export class CrossEntropy implements Objective {
   readonly name = 'ce';
@@ -35,6 +41,10 @@ export interface KdOptions {
   dropK?: number;
   /** Divide the whole loss by the number of teachers. */
   normalise?: boolean;
+  /** The per-teacher term: Hinton KD when absent, else DKD or DIST. */
+  teacherLoss?: TeacherLossSettings;
+  /** The objective's name in logs (default: kd with one teacher, dgkd with several). */
+  name?: string;
 }
 
 /** Which teachers teach this mini-batch (true = kept). Always at least one. */
@@ -63,7 +73,7 @@ export class Distillation implements Objective {
     readonly opts: KdOptions,
   ) {
     if (numTeachers < 1) throw new RangeError('distillation needs at least one teacher');
-    this.name = numTeachers === 1 ? 'kd' : 'dgkd';
+    this.name = opts.name ?? (numTeachers === 1 ? 'kd' : 'dgkd');
     this.keptCounts = new Array(numTeachers).fill(0);
   }
 
@@ -71,7 +81,7 @@ export class Distillation implements Objective {
     return this.opts.ceWeight ?? this.numTeachers * (1 - this.opts.lambda);
   }
 
-  loss({ student, teachers, labels, rng }: StepInputs) {
+  loss({ student, teachers, labels, rng, labelValues, progress }: StepInputs) {
     const { temperature, lambda, klReduction } = this.opts;
     const kept = drawTeachers(teachers.length, this.opts.drop ?? 'none', rng, this.opts.keepProb, this.opts.dropK);
     this.batches++;
@@ -80,7 +90,8 @@ export class Distillation implements Objective {
     let loss = this.ceWeight === 1 ? ce.loss : scale(ce.loss, this.ceWeight);
     teachers.forEach((t, i) => {
       if (!kept[i] || lambda === 0) return;
-      loss = add(loss, scale(klDivWithTemperature(student.logits, t.logits, temperature, klReduction), lambda));
+      const term = teacherLoss(this.opts.teacherLoss, student.logits, t.logits, { temperature, klReduction, labels: labelValues, progress });
+      loss = add(loss, lambda === 1 ? term : scale(term, lambda));
     });
     if (this.opts.normalise && this.numTeachers > 1) loss = scale(loss, 1 / this.numTeachers);
     return { loss: loss as Tensor, correct: ce.correct };

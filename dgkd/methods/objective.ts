@@ -1,7 +1,7 @@
 // An objective turns one mini-batch's outputs into the loss to back-propagate. The teacher computes every
 // frozen teacher's logits (no grad, eval mode) before the student's forward pass, and nothing is read back.
 
-import type { Rng, Tensor } from '../../engine/index.ts';
+import type { Module, Rng, Tensor } from '../../engine/index.ts';
 import type { Classifier, ModelOutput } from '../models/index.ts';
 
 export interface StepInputs {
@@ -14,6 +14,10 @@ export interface StepInputs {
   teachers: ModelOutput[];
   /** The run's seeded generator for per-batch random choices (stochastic teaching). */
   rng: Rng;
+  /** The labels' values on the host (DKD's target masks), when the caller has them. */
+  labelValues?: Int32Array;
+  /** Epochs done at the end of this step, fractional (DKD's warm-up); absent: warm-ups are over. */
+  progress?: number;
 }
 
 export interface Objective {
@@ -22,6 +26,11 @@ export interface Objective {
   readonly companions?: Classifier[];
   /** Whether teachers' feature maps are needed (attention transfer), not only their logits. */
   readonly needsTeacherFeatures?: boolean;
+  /**
+   * Modules trained with the student that are not models (FitNets' regressor): same optimizer, train mode, saved
+   * beside the checkpoint for resume, never part of the exported student.
+   */
+  readonly trainables?: Module[];
   loss(inputs: StepInputs): { loss: Tensor; correct: Tensor };
   /** Aggregate statistics for the log (e.g. how often each teacher was kept), JSON-serialisable. */
   stats?(): Record<string, unknown>;

@@ -128,7 +128,8 @@ export function applyCheckpoint(ck: LoadedCheckpoint, path: string, model: Class
   if (opt) {
     const names = new Map(model.namedParameters().map(([n, t]) => [t, n]));
     opt.params.forEach((p, i) => {
-      const name = names.get(p)!;
+      // Parameters outside the model (CTKD's scratch teacher, FitNets' regressor) are saved as param<index>.
+      const name = names.get(p) ?? `param${i}`;
       const v = ck.tensors[MOMENTUM_PREFIX + name];
       if (!v) throw new CheckpointError(`${path}: missing optimizer state '${MOMENTUM_PREFIX + name}'`);
       opt.velocity[i].write(fromExportLayout(model, name, v.data as Float32Array));

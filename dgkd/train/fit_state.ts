@@ -3,12 +3,15 @@
 // an epoch stopped mid-way. Saved atomically as last.safetensors after every epoch (and at a stop), and as
 // best.safetensors when the selection score improves.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Rng } from '../../engine/index.ts';
 import type { SGD } from '../../engine/nn/index.ts';
 import type { DataLoader, LoaderState } from '../data/index.ts';
-import { applyCheckpoint, readCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.ts';
+import { CheckpointError, applyCheckpoint, readCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.ts';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../engine/io/safetensors.ts';
+import { loadStateDict, stateDict, type Module } from '../../engine/nn/index.ts';
+import { writeFileAtomic } from './atomic.ts';
 import type { LossReference, Sums } from './loss_watch.ts';
 import type { EpochMetrics, FitOptions } from './trainer.ts';
 
@@ -44,6 +47,7 @@ export function resumeFit(o: FitOptions, p: FitParts): FitState {
     const path = join(o.dir, `companion${i}.${LAST}`);
     applyCheckpoint(readCheckpoint(path), path, c, null);
   }
+  if (o.objective.trainables?.length) loadTrainables(join(o.dir, TRAINABLES), o.objective.trainables);
   p.loader.setState(ck.meta.loader as LoaderState);
   p.rng.setState(ck.meta.methodRng as [number, number, number, number]);
   if (ck.meta.objective !== undefined) o.objective.setState?.(ck.meta.objective);
@@ -67,6 +71,7 @@ export async function saveFit(o: FitOptions, p: FitParts, s: FitState, epochsDon
       });
     }
   }
+  if (file === LAST && o.objective.trainables?.length) await saveTrainables(join(o.dir, TRAINABLES), o.objective.trainables);
   const meta: CheckpointMeta = {
     format: 'dgkd-checkpoint/1',
     arch: o.model.arch,
@@ -84,4 +89,23 @@ export async function saveFit(o: FitOptions, p: FitParts, s: FitState, epochsDon
     ...o.meta,
   };
   await saveCheckpoint(join(o.dir, file), o.model, p.opt, meta);
+}
+
+/** The method's own trained modules (FitNets' regressor), beside last.safetensors: `<index>.<name>` tensors. */
+const TRAINABLES = `trainables.${LAST}`;
+
+async function saveTrainables(path: string, modules: Module[]): Promise<void> {
+  const tensors: Record<string, SafetensorsTensor> = {};
+  for (const [i, m] of modules.entries()) for (const [name, e] of await stateDict(m)) tensors[`${i}.${name}`] = { dtype: 'F32', shape: e.shape, data: e.data };
+  writeFileAtomic(path, encodeSafetensors(tensors, { format: 'dgkd-trainables/1' }));
+}
+
+function loadTrainables(path: string, modules: Module[]): void {
+  if (!existsSync(path)) throw new CheckpointError(`${path} does not exist: the method's trained modules (FitNets' regressor) cannot be resumed`);
+  const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+  modules.forEach((m, i) => {
+    const state = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, t] of Object.entries(tensors)) if (name.startsWith(`${i}.`)) state.set(name.slice(`${i}.`.length), { shape: t.shape, data: t.data as Float32Array });
+    loadStateDict(m, state, path);
+  });
 }

@@ -14,6 +14,8 @@ export interface StepBatch {
   shape: [number, number, number, number];
   /** The teachers' logits for these images, when precomputed (no augmentation): else the teachers run. */
   teacherLogits?: Float32Array[];
+  /** Epochs done at the end of this step, fractional (DKD's warm-up). */
+  progress?: number;
 }
 
 export function trainStep(model: Classifier, teachers: Classifier[], objective: Objective, opt: SGD, batch: StepBatch, rng: Rng): [Tensor, Tensor] {
@@ -26,7 +28,10 @@ export function trainStep(model: Classifier, teachers: Classifier[], objective: 
     opt.zeroGrad();
     const student = model.forwardWithFeatures(x);
     const companions = (objective.companions ?? []).map((c) => c.forwardWithFeatures(x));
-    const { loss, correct } = objective.loss({ x, labels, student, companions, teachers: teacherOut, rng });
+    const { loss, correct } = objective.loss({
+      x, labels, student, companions, teachers: teacherOut, rng, labelValues: batch.labels,
+      ...(batch.progress !== undefined ? { progress: batch.progress } : {}),
+    });
     backward(loss);
     opt.step();
     return [loss, sum(correct)] as [Tensor, Tensor];

@@ -110,7 +110,11 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const { model, recipe, objective } = o;
   const rt = runtime();
   const progress = o.progress ?? new Progress();
-  const params = [...model.parameters(), ...(objective.companions ?? []).flatMap((c) => c.parameters())];
+  const params = [
+    ...model.parameters(),
+    ...(objective.companions ?? []).flatMap((c) => c.parameters()),
+    ...(objective.trainables ?? []).flatMap((m) => m.parameters()),
+  ];
   const opt = new SGD(params, { lr: recipe.schedule.lr, momentum: recipe.momentum, weightDecay: recipe.weightDecay, nesterov: recipe.nesterov });
   const { mean, std } = recipe.normalisation;
   const loader = new DataLoader(o.train, {
@@ -132,6 +136,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   teachers.forEach((t) => t.eval());
   model.train();
   (objective.companions ?? []).forEach((c) => c.train());
+  (objective.trainables ?? []).forEach((m) => m.train());
 
   for (let epoch = state.epoch; epoch < recipe.epochs; epoch++) {
     const te = performance.now();
@@ -153,6 +158,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
         labels: batch.y.subarray(0, B),
         shape: [B, H, W, C],
         teacherLogits: cached?.map((table, i) => gatherRows(table, batch.rows, B, teachers[i].numClasses)),
+        progress: epoch + (step + 1) / steps,
       }, parts.rng);
       watch.push(rt.readLater([loss, correct].map((t) => ({ buffer: t.buffer, bytes: 4 }))), step, B);
       loss.dispose();
