@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CHAIN_ROWS, PRESETS, TEACHER_LOSSES, cifar10CpuConfig, officialCodeConfig, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
 import { SWEEP_FLAGS, SWEEP_METHODS, axisPairs, type SweepAxis, type SweepGrid } from './sweep_axes.ts';
+import { DEFAULT_QUEUE_TIMEOUT_S, type QueueSettings } from './queue/settings.ts';
 import {
   EXPERIMENT_OPTIONS, MAX_CLASSES, UsageError, applySettings, checkValue, getPath, helpLines, numeric, optionByFlag,
   readFlags, text, typeOfKey, type OptionSpec,
@@ -75,8 +76,8 @@ export type EvalCommand = {
 };
 
 export type Command =
-  | { kind: 'run'; config: ExperimentConfig; download: boolean; origin: string; queue?: string }
-  | { kind: 'sweep'; config: ExperimentConfig; download: boolean; origin: string; queue?: string; grid: SweepGrid }
+  | { kind: 'run'; config: ExperimentConfig; download: boolean; origin: string; queue?: QueueSettings }
+  | { kind: 'sweep'; config: ExperimentConfig; download: boolean; origin: string; queue?: QueueSettings; grid: SweepGrid }
   | { kind: 'models'; classes: number; json: boolean }
   | EvalCommand
   | { kind: 'export'; checkpoint: string; out: string }
@@ -270,7 +271,10 @@ export function parseArgs(argv: string[]): Command {
     `${cfg.dataset}, ${[cfg.teacher, ...cfg.assistants, cfg.student].join(' → ')}, ` +
     `${what}${cfg.teacherLoss !== 'kd' ? ` (per-teacher loss ${cfg.teacherLoss})` : ''}, ${cfg.recipe.epochs} epoch${cfg.recipe.epochs === 1 ? '' : 's'}, ` +
     `${cfg.seeds} seed${cfg.seeds === 1 ? '' : 's'}`;
-  const queue = commandOptions.get('--queue') as string | undefined;
+  const url = commandOptions.get('--queue') as string | undefined;
+  const timeout = commandOptions.get('--queue-timeout') as number | undefined;
+  if (timeout !== undefined && !url) throw new UsageError('--queue-timeout: only with --queue URL');
+  const queue = url ? { url, timeoutSeconds: timeout ?? DEFAULT_QUEUE_TIMEOUT_S } : undefined;
   return { kind: 'run', config: cfg, download: commandOptions.has('--download'), origin, ...(queue ? { queue } : {}) };
 }
 

@@ -268,6 +268,8 @@ export const EXPERIMENT_OPTIONS: OptionSpec[] = [
   { group: 'The run', flag: '--store', key: 'store', type: text('DIR', 'a folder name', /\S/), help: 'stages’ checkpoints (default: --out); with --queue, storage every worker shares' },
   { group: 'The run', flag: '--queue', type: text('URL', 'a redis:// URL', /^rediss?:\/\/\S+$/),
     help: 'run the stages as jobs on this Redis (BullMQ) for `tsx dgkd/worker.ts` processes (README, "Many machines")' },
+  { group: 'The run', flag: '--queue-timeout', type: numeric('a number of seconds > 0', (x) => x > 0, 'S'),
+    help: 'with --queue: how long Redis may stay unreachable before the run stops (exit 2; --resume continues it; default 300)' },
   { group: 'The run', flag: '--resume', key: 'resume', sets: true, help: 'continue an interrupted run with the same settings' },
   { group: 'The run', flag: '--quiet', key: 'quiet', sets: true, help: 'no progress lines' },
 ];

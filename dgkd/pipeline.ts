@@ -18,11 +18,12 @@ import { RelationalKd } from './methods/rkd.ts';
 import type { TeacherLossSettings } from './methods/logit_losses.ts';
 import type { Objective } from './methods/objective.ts';
 import { applyCheckpoint, readCheckpoint } from './train/checkpoint.ts';
-import { bankLogitsOf, evaluate, fit, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
+import { bankLogitsOf, evaluate, fit, Interrupted, LAST, logitsOf, type FitResult, type Recipe } from './train/trainer.ts';
 import { writeFileAtomic } from './train/atomic.ts';
 import { Progress } from './train/progress.ts';
-import { checkRunState, keepEarlierRun } from './run_folder.ts';
-import { stageDir } from './stage_dir.ts';
+import { checkRunState, keepEarlierRun, lockRunFolder } from './run_folder.ts';
+import { stageDir, stageLockPath } from './stage_dir.ts';
+import { describeHolder, tryLock, type Lock } from './locks.ts';
 import { checkHeldOutParts, readKeptModel, type KeptModel } from './kept_models.ts';
 import { CheckpointError } from './train/checkpoint.ts';
 import { CHAIN_ROWS, type DkdConfig, type ExperimentConfig, type KdSettings, type Method, type TeacherLoss } from './config.ts';
@@ -444,8 +445,10 @@ export async function runStage(
   const donePath = join(dir, 'done.json');
   const model = createModel(stage.arch, modelShape(data, stage.seed));
   const params = model.parameterCount();
+  let lock: Lock | undefined;
   try {
     if (stage.kept) return await scoreKept(stage, model, data, dir, progress);
+    lock = await lockStage(cfg, stage, progress, signal);
     if (existsSync(donePath)) {
       const result = JSON.parse(readFileSync(donePath, 'utf8')).result as FitResult;
       if (result.bestEpoch !== undefined) {
@@ -455,8 +458,10 @@ export async function runStage(
       }
       // Finished by a version that chose the best epoch on the test split: train it again.
     }
-    // An earlier attempt that saved nothing to resume from (checkRunState refused the ones that did).
-    if (!cfg.resume && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    // Without --resume, an earlier attempt's folder goes — unless it holds a checkpoint, which checkRunState let
+    // through only because another process was training the stage then: what that one saved is resumed.
+    const carryOn = existsSync(join(dir, LAST)) && !existsSync(donePath);
+    if (!cfg.resume && !carryOn && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const teachers = stage.teachers.map((t) => loadTrained(cfg, t, data));
     try {
@@ -494,7 +499,7 @@ export async function runStage(
         teacherLogits,
         dir,
         dataset: cfg.dataset,
-        resume: cfg.resume,
+        resume: cfg.resume || carryOn,
         progress,
         signal,
         meta: { stageKey: stage.key, stage: stage.name, data: dataSettings(cfg) },
@@ -508,6 +513,27 @@ export async function runStage(
     }
   } finally {
     model.dispose();
+    lock?.release();
+  }
+}
+
+/**
+ * Claims a stage for this process (locks.ts): while another run or queue worker trains it — on a store they
+ * share — this one waits, then finds it done, or resumes what that one saved.
+ */
+async function lockStage(cfg: ExperimentConfig, stage: Stage, progress: Progress, signal: { stop: boolean }): Promise<Lock> {
+  const path = stageLockPath(cfg, stage.key);
+  mkdirSync(dirname(path), { recursive: true });
+  for (let said = false; ; said = true) {
+    const r = tryLock(path);
+    if ('lock' in r) {
+      if (r.lock.tookOverFrom) progress.log(`[${stage.name}] note: took over its lock from ${describeHolder(r.lock.tookOverFrom)}, which is no longer running`);
+      if (said) progress.log(`[${stage.name}] the other process let go of it: carrying on`);
+      return r.lock;
+    }
+    if (!said) progress.log(`[${stage.name}] being trained by ${describeHolder(r.holder)}: waiting for it (${path})`);
+    if (signal.stop) throw new Interrupted(`stopped while waiting for ${stage.name}, which ${describeHolder(r.holder)} trains`);
+    await new Promise((wake) => setTimeout(wake, 1000));
   }
 }
 
@@ -692,75 +718,80 @@ export async function runExperiment(
   // Queue workers always resume a stage's checkpoint: an interrupted stage is their normal case.
   if (!executor) checkRunState(cfg, runDir, [...unique.values()]);
   mkdirSync(runDir, { recursive: true }); // a folder that cannot be made fails now, not after the first stage
-  const kept = keepEarlierRun(runDir, cfg.resume);
-  if (kept) progress.log(`note: ${runDir} held an earlier run; this one replaces it, and its reports are kept in ${kept}`);
-  const paramsOf = new Map<string, number>();
-  for (const s of unique.values()) {
-    if (!paramsOf.has(s.arch)) {
-      const m = createModel(s.arch, modelShape(data, 0));
-      paramsOf.set(s.arch, m.parameterCount());
-      m.dispose();
-    }
-  }
-  const cost = (s: Stage) => (s.kept ? 0 : stageCost(paramsOf.get(s.arch)!, data.train.size, cfg.recipe.epochs));
-  progress.startPipeline([...unique.values()].reduce((a, s) => a + cost(s), 0), unique.size);
-
-  const results = new Map<string, StageResult>();
-  const stagesOut: StageSummary[] = [];
-  const perSeed: SeedResult[] = [];
-  const curves: Curve[] = [];
-  const logitCache: LogitCache = new Map();
-  const started = Date.now();
-  // Kept models are scored here first: queue workers then find them done, like any finished stage.
-  if (executor) for (const s of unique.values()) if (s.kept) await runStage(cfg, s, data, progress, signal);
-  const remote = executor ? await executor([...unique.values()], progress) : new Set<string>();
-  const write = () => {
-    const summary: Summary = {
-      name: cfg.name,
-      dataset: cfg.dataset,
-      data: { train: describe(data.train), val: data.val ? describe(data.val) : null, test: describe(data.test) },
-      selection: data.val ? 'validation' : 'test',
-      sharedTrainers: cfg.shareTrainers && cfg.seeds > 1,
-      adapter: runtime().adapterDescription,
-      seconds: (Date.now() - started) / 1000,
-      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-      complete: false,
-      config: cfg,
-      stages: stagesOut,
-      table: buildTable(perSeed),
-      comparisons: pairedComparisons(perSeed),
-      perSeed,
-    };
-    writeReports(runDir, summary, curves);
-    return summary;
-  };
-  for (const { seed, plans: seedPlans } of plans) {
-    for (const { variant, plan } of seedPlans) {
-      for (const stage of plan.stages) {
-        if (!results.has(stage.key)) {
-          progress.beginStage(stage.name, cost(stage), seed);
-          const r = await runStage(cfg, stage, data, progress, signal, logitCache, remote);
-          progress.endStage(r.reused);
-          results.set(stage.key, r);
-          stagesOut.push(stageSummary(stage, r));
-          writeFileAtomic(join(runDir, 'stages', `${stage.name}.jsonl`), r.result.history.map((h) => JSON.stringify(h)).join('\n') + '\n');
-        }
-        // Rows whose stages are all done enter the table now (a partial table while the run goes on).
-        for (const row of plan.rows) {
-          const r = results.get(row.stage.key);
-          const method = variant && row.method !== 'Teacher' ? variant.label : row.method;
-          if (!r || perSeed.some((p) => p.method === method && p.seed === seed)) continue;
-          perSeed.push({ method, arch: row.stage.arch, seed, shared: row.stage.role !== 'student' && cfg.shareTrainers, best: r.result.bestAcc, final: r.result.finalAcc, bestEpoch: r.result.bestEpoch });
-          curves.push({ method, seed, history: r.result.history });
-        }
-        write();
+  const lock = lockRunFolder(runDir, progress);
+  try {
+    const kept = keepEarlierRun(runDir, cfg.resume);
+    if (kept) progress.log(`note: ${runDir} held an earlier run; this one replaces it, and its reports are kept in ${kept}`);
+    const paramsOf = new Map<string, number>();
+    for (const s of unique.values()) {
+      if (!paramsOf.has(s.arch)) {
+        const m = createModel(s.arch, modelShape(data, 0));
+        paramsOf.set(s.arch, m.parameterCount());
+        m.dispose();
       }
     }
+    const cost = (s: Stage) => (s.kept ? 0 : stageCost(paramsOf.get(s.arch)!, data.train.size, cfg.recipe.epochs));
+    progress.startPipeline([...unique.values()].reduce((a, s) => a + cost(s), 0), unique.size);
+
+    const results = new Map<string, StageResult>();
+    const stagesOut: StageSummary[] = [];
+    const perSeed: SeedResult[] = [];
+    const curves: Curve[] = [];
+    const logitCache: LogitCache = new Map();
+    const started = Date.now();
+    // Kept models are scored here first: queue workers then find them done, like any finished stage.
+    if (executor) for (const s of unique.values()) if (s.kept) await runStage(cfg, s, data, progress, signal);
+    const remote = executor ? await executor([...unique.values()], progress) : new Set<string>();
+    const write = () => {
+      const summary: Summary = {
+        name: cfg.name,
+        dataset: cfg.dataset,
+        data: { train: describe(data.train), val: data.val ? describe(data.val) : null, test: describe(data.test) },
+        selection: data.val ? 'validation' : 'test',
+        sharedTrainers: cfg.shareTrainers && cfg.seeds > 1,
+        adapter: runtime().adapterDescription,
+        seconds: (Date.now() - started) / 1000,
+        peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+        complete: false,
+        config: cfg,
+        stages: stagesOut,
+        table: buildTable(perSeed),
+        comparisons: pairedComparisons(perSeed),
+        perSeed,
+      };
+      writeReports(runDir, summary, curves);
+      return summary;
+    };
+    for (const { seed, plans: seedPlans } of plans) {
+      for (const { variant, plan } of seedPlans) {
+        for (const stage of plan.stages) {
+          if (!results.has(stage.key)) {
+            progress.beginStage(stage.name, cost(stage), seed);
+            const r = await runStage(cfg, stage, data, progress, signal, logitCache, remote);
+            progress.endStage(r.reused);
+            results.set(stage.key, r);
+            stagesOut.push(stageSummary(stage, r));
+            writeFileAtomic(join(runDir, 'stages', `${stage.name}.jsonl`), r.result.history.map((h) => JSON.stringify(h)).join('\n') + '\n');
+          }
+          // Rows whose stages are all done enter the table now (a partial table while the run goes on).
+          for (const row of plan.rows) {
+            const r = results.get(row.stage.key);
+            const method = variant && row.method !== 'Teacher' ? variant.label : row.method;
+            if (!r || perSeed.some((p) => p.method === method && p.seed === seed)) continue;
+            perSeed.push({ method, arch: row.stage.arch, seed, shared: row.stage.role !== 'student' && cfg.shareTrainers, best: r.result.bestAcc, final: r.result.finalAcc, bestEpoch: r.result.bestEpoch });
+            curves.push({ method, seed, history: r.result.history });
+          }
+          write();
+        }
+      }
+    }
+    const summary = write();
+    summary.complete = true;
+    writeReports(runDir, summary, curves);
+    return summary;
+  } finally {
+    lock.release();
   }
-  const summary = write();
-  summary.complete = true;
-  writeReports(runDir, summary, curves);
-  return summary;
 }
 
 function stageSummary(stage: Stage, r: StageResult): StageSummary {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import type { ExperimentConfig } from './config.ts';
 import { readCheckpoint } from './train/checkpoint.ts';
 import { LAST } from './train/trainer.ts';
-import { stageDir } from './stage_dir.ts';
+import { stageDir, stageLockPath } from './stage_dir.ts';
+import { describeHolder, liveHolder, tryLock, type Lock } from './locks.ts';
+import type { Progress } from './train/progress.ts';
 
 export class RunStateError extends Error {
   override name = 'RunStateError';
@@ -61,6 +63,7 @@ export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { n
     for (const s of stages) {
       const dir = stageDir(cfg, s.key);
       const last = join(dir, LAST);
+      if (liveHolder(stageLockPath(cfg, s.key))) continue; // another run is training it now: this one will wait
       if (existsSync(last) && !existsSync(join(dir, 'done.json'))) {
         let epoch = '?';
         try {
@@ -94,6 +97,23 @@ export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { n
 }
 
 /** Moves an earlier run's reports out of the way; returns where they went, or null when there were none. */
+/**
+ * Claims the run folder for this process: a second run on the same folder (the same command twice, or another
+ * with the same --out and --name) is refused, naming the process that holds it.
+ */
+export function lockRunFolder(runDir: string, progress: Progress): Lock {
+  const path = join(runDir, '.lock');
+  const r = tryLock(path);
+  if ('holder' in r) {
+    throw new RunStateError(
+      `${runDir} is in use by ${describeHolder(r.holder)}: wait for that run to end, or give this one another --name or --out ` +
+        `(the lock is ${path})`,
+    );
+  }
+  if (r.lock.tookOverFrom) progress.log(`note: took over ${path} from ${describeHolder(r.lock.tookOverFrom)}, which is no longer running`);
+  return r.lock;
+}
+
 export function keepEarlierRun(runDir: string, resume: boolean): string | null {
   const summary = join(runDir, 'summary.json');
   if (resume || !existsSync(summary) || !statSync(summary).isFile()) return null;

@@ -6,3 +6,6 @@ import { join } from 'node:path';
 import type { ExperimentConfig } from './config.ts';
 
 export const stageDir = (cfg: Pick<ExperimentConfig, 'out' | 'store'>, key: string) => join(cfg.store ?? cfg.out, '_cache', key);
+
+/** The lock of a stage being trained (locks.ts): beside the stages, so a stage folder removed and made again keeps it. */
+export const stageLockPath = (cfg: Pick<ExperimentConfig, 'out' | 'store'>, key: string) => join(cfg.store ?? cfg.out, '_locks', `${key}.lock`);

@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // Redis first: an unreachable queue must fail before anything is written.
-  if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.queue) await checkRedis(cmd.queue);
+  if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.queue) await checkRedis(cmd.queue.url);
   if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.download) await downloadDataset(cmd.config.dataset, cmd.config.dataDir);
   await initGpu();
   if (cmd.kind === 'models') {
@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const signal = { stop: false };
+  const queued = (cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.queue !== undefined;
   let firstSignal = 0;
   const stop = (name: 'SIGINT' | 'SIGTERM') => {
     const code = EXIT_BY_SIGNAL[name];
@@ -97,7 +98,8 @@ async function main(argv: string[]): Promise<number> {
     signal.stop = true;
     firstSignal = Date.now();
     exitCode = code;
-    process.stderr.write(`\n${name}: stopping after this step and saving a checkpoint (press Ctrl-C again to quit at once)…\n`);
+    const what = queued ? 'stopping (queue workers keep training the stages they hold)' : 'stopping after this step and saving a checkpoint';
+    process.stderr.write(`\n${name}: ${what} (press Ctrl-C again to quit at once)…\n`);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -110,13 +112,13 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   if (cmd.kind === 'sweep') {
-    const executor = cmd.queue ? queueExecutor(cmd.queue, cmd.config) : undefined;
+    const executor = cmd.queue ? queueExecutor(cmd.queue, cmd.config, signal) : undefined;
     const { markdown } = await runSweep(cmd.config, cmd.grid, signal, executor);
     console.log(`\n${markdown}`);
     console.log(`wrote ${cmd.config.out}/${cmd.config.name}/sweep.md, heatmap.svg, summary.json, report.md, curves.svg`);
     return 0;
   }
-  const summary = await runExperiment(cmd.config, signal, undefined, cmd.queue ? queueExecutor(cmd.queue, cmd.config) : undefined);
+  const summary = await runExperiment(cmd.config, signal, undefined, cmd.queue ? queueExecutor(cmd.queue, cmd.config, signal) : undefined);
   console.log(`\n${formatTable(summary.table, summary.selection)}\n\n${tableNotes(summary)}\n`);
   console.log(`wrote ${cmd.config.out}/${cmd.config.name}/summary.json, report.md, curves.svg (${summary.seconds.toFixed(0)} s)`);
   return 0;

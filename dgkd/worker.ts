@@ -21,6 +21,11 @@ const USAGE = `Usage: tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [
   checkpoints, on storage every worker and the coordinator share. --concurrency: stages at once (default 1, one
   per GPU). --stall-seconds: how long a dead worker's stage waits before another worker takes it (default 30).`;
 
+/** Errors that mean Redis cannot be reached (as opposed to a job's or a command's own failure). */
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|connect/i;
+/** The longest wait between two reconnection attempts. */
+const RETRY_MAX_MS = 10_000;
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const children = new Set<ChildProcess>();
 
@@ -75,7 +80,7 @@ async function main(): Promise<number> {
   const store = resolve(o.store);
   mkdirSync(store, { recursive: true });
   const worker = new Worker<StageJob>(QUEUE_NAME, async (job) => trainInChild(job.data, store), {
-    connection: connectionOptions(o.queue),
+    connection: { ...connectionOptions(o.queue), retryStrategy: (n: number) => Math.min(250 * 2 ** Math.min(n, 8), RETRY_MAX_MS) },
     concurrency: o.concurrency,
     lockDuration: o.stallSeconds * 1000,
     stalledInterval: o.stallSeconds * 1000,
@@ -84,7 +89,20 @@ async function main(): Promise<number> {
   worker.on('active', (job) => console.error(`[worker ${process.pid}] ${job.data.stage.name}: started (attempt ${job.attemptsMade + 1})`));
   worker.on('completed', (job, result) => console.error(`[worker ${process.pid}] ${job.data.stage.name}: ${result}`));
   worker.on('failed', (job, e) => console.error(`[worker ${process.pid}] ${job?.data.stage.name}: failed: ${e.message}`));
-  worker.on('error', (e) => console.error(`[worker ${process.pid}] ${e.message}`));
+  // Redis gone: said once, then ioredis reconnects with the backoff of workerConnection; said again when back.
+  let lostSince = 0;
+  worker.on('error', (e) => {
+    if (!CONNECTION_ERROR.test(`${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`)) console.error(`[worker ${process.pid}] ${e.message}`);
+    else if (!lostSince) {
+      lostSince = Date.now();
+      console.error(`[worker ${process.pid}] lost Redis at ${o.queue} (${e.message}); retrying with backoff (every ${RETRY_MAX_MS / 1000} s at most) until it is back`);
+    }
+  });
+  (await worker.client).on('ready', () => {
+    if (!lostSince) return;
+    console.error(`[worker ${process.pid}] Redis at ${o.queue} is back after ${((Date.now() - lostSince) / 1000).toFixed(0)} s; taking stages again`);
+    lostSince = 0;
+  });
   console.error(`[worker ${process.pid}] waiting for stages on ${o.queue} (store ${store}, concurrency ${o.concurrency})`);
   await new Promise<void>((stop) => {
     const quit = () => {

@@ -170,3 +170,16 @@ describe('sweep grids by method', () => {
     expect(reason(() => sweep(['--method', 'at']))).toBe("sweep: --method must be kd, takd, dgkd, dkd, dist, got 'at'");
   });
 });
+
+describe('--queue-timeout', () => {
+  it('seconds > 0, with --queue only; 300 when not given', () => {
+    const q = (args: string[]) => {
+      const c = parseArgs(args);
+      return c.kind === 'run' ? c.queue : undefined;
+    };
+    expect(q(['--queue', 'redis://127.0.0.1:6379', '--queue-timeout', '12.5'])).toEqual({ url: 'redis://127.0.0.1:6379', timeoutSeconds: 12.5 });
+    expect(q(['--queue', 'redis://127.0.0.1:6379'])).toEqual({ url: 'redis://127.0.0.1:6379', timeoutSeconds: 300 });
+    expect(reason(() => parseArgs(['--queue', 'redis://h:1', '--queue-timeout', '0']))).toBe("--queue-timeout: expected a number of seconds > 0, got '0'");
+    expect(reason(() => parseArgs(['--queue-timeout', '5']))).toBe('--queue-timeout: only with --queue URL');
+  });
+});

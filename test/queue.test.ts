@@ -2,10 +2,12 @@
 // and coordinators through the command line. A worker SIGKILLed mid-stage: another takes the job over after the
 // stall interval and resumes the stage's checkpoint, and the run ends bit-identical to the in-process run. Two
 // coordinators submitting one pipeline train each stage once. Redis down: exit 2 with the URL, nothing written.
-// A stage that fails on bad input fails its dependants, without retries.
+// A stage that fails on bad input fails its dependants, without retries. Redis restarted empty mid-run: the same
+// table; Redis gone for good: exit 2 after --queue-timeout, and --resume later trains no stage twice; SIGTERM while
+// the coordinator waits: 143 at once; a store the worker cannot write: the job fails once, naming the path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,21 +49,35 @@ const killGroup = (p: Proc, signal: NodeJS.Signals = 'SIGKILL') => {
   }
 };
 
-let url = '';
-beforeAll(async () => {
-  const port = await freePort();
+/** A redis-server without persistence on a loopback port, answering once this resolves. */
+async function startRedis(port: number): Promise<ChildProcess> {
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   procs.push(redis);
-  url = `redis://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      await checkRedis(url);
-      break;
+      await checkRedis(`redis://127.0.0.1:${port}`);
+      return redis;
     } catch (e) {
       if (i > 50) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+const stopRedis = (redis: ChildProcess) =>
+  new Promise<void>((done) => {
+    redis.once('exit', () => done());
+    redis.kill('SIGKILL');
+  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(what: string, ok: () => boolean, seconds = 120): Promise<void> {
+  for (const until = Date.now() + seconds * 1000; !ok(); await sleep(100)) if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+}
+
+let url = '';
+beforeAll(async () => {
+  const port = await freePort();
+  await startRedis(port);
+  url = `redis://127.0.0.1:${port}`;
 });
 
 afterAll(() => {
@@ -150,6 +166,92 @@ describe('the pipeline on a queue', () => {
     expect(countLines(w.out(), /assistant-plain2-from-plain3: started/)).toBe(1);
     killGroup(w, 'SIGTERM');
     await w.exit;
+  });
+
+  it('Redis restarted empty after the first stage: the run carries on and ends with the same table as in process', async () => {
+    const port = await freePort();
+    const q = `redis://127.0.0.1:${port}`;
+    let redis = await startRedis(port);
+    const store = join(work, 'store-restart');
+    const w = start('dgkd/worker.ts', ['--queue', q, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+    const c = start('dgkd/train.ts', [...ARGS, '--queue', q, '--store', store, '--out', join(work, 'restart'), '--name', 'run']);
+    await waitFor('the teacher', () => existsSync(join(store, '_cache', reference.stages[0].key, 'done.json')));
+    await stopRedis(redis);
+    await sleep(1500);
+    redis = await startRedis(port);
+    expect(await c.exit, `${c.out()}\n--- worker:\n${w.out()}`).toBe(0);
+    expect(accuracies(summaryOf(join(work, 'restart', 'run')))).toEqual(accuracies(reference));
+    expect(countLines(w.out(), /lost Redis at /)).toBe(1);
+    expect(w.out()).toMatch(new RegExp(`Redis at ${q.replace(/[/.]/g, '\\$&')} is back after \\d+ s`));
+    for (const s of reference.stages) expect(countLines(w.out(), new RegExp(`^\\[${s.name}\\] training `))).toBe(1);
+    killGroup(w, 'SIGTERM');
+    await w.exit;
+  });
+
+  it('Redis gone for good: exit 2 after --queue-timeout naming the queue and the --resume command; resumed, no stage trains twice', async () => {
+    const port = await freePort();
+    const q = `redis://127.0.0.1:${port}`;
+    const redis = await startRedis(port);
+    const store = join(work, 'store-gone');
+    const args = [...ARGS, '--queue', q, '--queue-timeout', '2', '--store', store, '--out', join(work, 'gone'), '--name', 'run'];
+    const w = start('dgkd/worker.ts', ['--queue', q, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+    const c = start('dgkd/train.ts', args);
+    await waitFor('the teacher', () => existsSync(join(store, '_cache', reference.stages[0].key, 'done.json')));
+    await stopRedis(redis);
+    const lostAt = Date.now();
+    expect(await c.exit, c.out()).toBe(2);
+    // 2 s of --queue-timeout after the first call that went unanswered (5 s at most), and the polls around them.
+    expect(Date.now() - lostAt).toBeLessThan(15_000);
+    expect(c.out()).toMatch(new RegExp(`lost Redis at ${q.replace(/[/.]/g, '\\$&')} .*trying again for up to 2 s \\(--queue-timeout\\)`));
+    expect(c.out()).toMatch(new RegExp(`error: --queue ${q.replace(/[/.]/g, '\\$&')}: Redis has not answered for 2 s .*continue with: npx tsx dgkd/train.ts .*--resume`));
+    expect(c.out()).not.toMatch(/\n\s+at /); // no stack trace
+    await waitFor('the worker to notice', () => /lost Redis at /.test(w.out()));
+    // Back: the same command with --resume finishes the run, and the teacher is not trained again.
+    await startRedis(port);
+    const c2 = start('dgkd/train.ts', [...args, '--resume']);
+    expect(await c2.exit, `${c2.out()}\n--- worker:\n${w.out()}`).toBe(0);
+    expect(accuracies(summaryOf(join(work, 'gone', 'run')))).toEqual(accuracies(reference));
+    expect(countLines(w.out(), /lost Redis at /)).toBe(1);
+    for (const s of reference.stages) expect(countLines(w.out(), new RegExp(`^\\[${s.name}\\] training `))).toBe(1);
+    killGroup(w, 'SIGTERM');
+    await w.exit;
+  });
+
+  it('SIGTERM while the coordinator waits for a lost Redis: exit 143 at once', async () => {
+    const port = await freePort();
+    const q = `redis://127.0.0.1:${port}`;
+    const redis = await startRedis(port);
+    const c = start('dgkd/train.ts', [...ARGS.filter((a) => a !== '--quiet'), '--queue', q, '--store', join(work, 'store-term'), '--out', join(work, 'term'), '--name', 'run']);
+    await waitFor('the teacher to be submitted', () => /teacher-plain3: submitted/.test(c.out()));
+    await stopRedis(redis);
+    await waitFor('the coordinator to notice', () => /lost Redis at /.test(c.out()), 30);
+    const sent = Date.now();
+    c.child.kill('SIGTERM');
+    expect(await c.exit, c.out()).toBe(143);
+    expect(Date.now() - sent).toBeLessThan(3000);
+    expect(c.out()).toMatch(/stopped: 0 of 3 stages are in the store .*continue with: npx tsx dgkd\/train.ts .*--resume/);
+  });
+
+  it('a store the worker cannot write: the job fails once with the path, and the coordinator reports it (exit 2)', async () => {
+    const store = join(work, 'store-readonly');
+    mkdirSync(store);
+    // Root ignores permission bits: the immutable attribute (chattr +i) stops it too.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) expect(spawnSync('chattr', ['+i', store], { encoding: 'utf8' }).status).toBe(0);
+    else chmodSync(store, 0o555);
+    try {
+      const w = start('dgkd/worker.ts', ['--queue', url, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+      const c = start('dgkd/train.ts', [...ARGS, '--queue', url, '--store', store, '--out', join(work, 'readonly'), '--name', 'run']);
+      expect(await c.exit, c.out()).toBe(2);
+      const dir = store.replace(/[/.]/g, '\\$&');
+      expect(c.out()).toMatch(new RegExp(`3 of 3 stages failed:\n {2}teacher-plain3: bad input: ${dir}/\\S+: (operation not permitted|permission denied)`));
+      expect(countLines(w.out(), /teacher-plain3: started/)).toBe(1);
+      killGroup(w, 'SIGTERM');
+      await w.exit;
+    } finally {
+      if (asRoot) spawnSync('chattr', ['-i', store]);
+      else chmodSync(store, 0o755);
+    }
   });
 
   it('Redis unreachable: exit 2 naming the URL, nothing written', async () => {

@@ -56,6 +56,9 @@ export interface EpochMetrics {
   testTop5?: number;
   seconds: number;
   imagesPerSec: number;
+  /** The process's resident memory at the epoch's end and its peak so far (MB): flat over a long run. */
+  rssMB?: number;
+  peakRssMB?: number;
   method?: Record<string, unknown>;
 }
 
@@ -192,6 +195,8 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       ...(ev && o.train.numClasses >= 100 ? { testTop5: ev.top5 } : {}),
       seconds: (performance.now() - te) / 1000,
       imagesPerSec: (seen - seenAtStart) / trainSeconds,
+      rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       ...(objective.stats ? { method: objective.stats() } : {}),
     };
     state.history.push(m);

@@ -36,6 +36,10 @@ export class BindGroups {
     return bg;
   }
 
+  get size(): number {
+    return this.groups.size;
+  }
+
   /** Forgets every bind group (before the pool frees buffers they may point at). */
   clear(): void {
     this.groups.clear();

@@ -20,6 +20,11 @@ export class Pipelines {
     private nextId: () => number,
   ) {}
 
+  /** Compiled pipelines: one per kernel and constants, so bounded by the shapes a program uses. */
+  get size(): number {
+    return this.pipelines.size;
+  }
+
   private module(file: string, constants: Record<string, number>, unroll: boolean): GPUShaderModule {
     const key = unroll ? file + JSON.stringify(constants) : file;
     let m = this.modules.get(key);

@@ -16,6 +16,9 @@ import { Pipelines, type ShaderLoader } from './pipelines.ts';
 import { Readback, type PendingRead } from './readback.ts';
 import { probeSubgroups8 } from './subgroups.ts';
 
+/** Cached uniform buffers (16–64 bytes each) before they are all forgotten: a few steps' worth of distinct ones. */
+const MAX_UNIFORMS = 4096;
+
 export class Runtime {
   readonly queue: GPUQueue;
   readonly pool: BufferPool;
@@ -94,17 +97,43 @@ export class Runtime {
     this.commands.dispatched();
   }
 
-  /** Uniform buffers are immutable and shared by content, so no write can race with queued work. */
+  /**
+   * Uniform buffers are immutable and shared by content, so no write can race with queued work. A value that
+   * changes every step (a scale from a schedule) makes a new one each time: past MAX_UNIFORMS they are all
+   * forgotten at once, so a long run's memory stays flat.
+   */
   private uniform(data: ArrayBuffer): GPUBuffer {
     const key = Array.from(new Uint32Array(data)).join(',');
     let buf = this.uniforms.get(key);
     if (!buf) {
+      if (this.uniforms.size >= MAX_UNIFORMS) this.forgetUniforms();
       buf = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true, label: 'params' });
       new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
       buf.unmap();
       this.uniforms.set(key, buf);
     }
     return buf;
+  }
+
+  /**
+   * Destroys every cached uniform buffer and the bind groups that point at them. The commands encoded so far
+   * are submitted first: WebGPU frees a destroyed buffer only after the submitted work that uses it is done.
+   */
+  private forgetUniforms(): void {
+    this.submit();
+    this.bindGroups.clear();
+    for (const b of this.uniforms.values()) b.destroy();
+    this.uniforms.clear();
+  }
+
+  /** How many objects the runtime's caches hold: each stays bounded however long a run lasts. */
+  cacheSizes(): { uniforms: number; bindGroups: number; pipelines: number; pooledBuffers: number } {
+    return {
+      uniforms: this.uniforms.size,
+      bindGroups: this.bindGroups.size,
+      pipelines: this.pipelines.size,
+      pooledBuffers: this.pool.getStats().allocatedBuffers,
+    };
   }
 
   // ---- copies, uploads, readback ----------------------------------------------------------------------------
