@@ -7,6 +7,7 @@
 import { encodeSafetensors, type SafetensorsTensor } from '../../engine/io/safetensors.ts';
 import { MOMENTUM_PREFIX, CheckpointError, type LoadedCheckpoint } from './checkpoint.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { sameFile } from '../fs_errors.ts';
 import { TAKD_NORMALISATION, type Normalisation } from '../data/augment.ts';
 
 export const MODEL_FORMAT = 'dgkd-model/1';
@@ -27,6 +28,8 @@ export function modelStateOf(ck: LoadedCheckpoint, path: string): Record<string,
 }
 
 export function exportModel(ck: LoadedCheckpoint, checkpointPath: string, outPath: string): { tensors: number } {
+  // Written over the checkpoint itself (by name, a symbolic or a hard link), it would lose the training state.
+  if (sameFile(outPath, checkpointPath)) throw new CheckpointError(`${outPath} is the checkpoint being exported (${checkpointPath}); write the model elsewhere`);
   const tensors = modelStateOf(ck, checkpointPath);
   // The normalisation it was trained with, so that a model brought back with --teacher-checkpoint is checked.
   const norm = (ck.meta.recipe as { normalisation?: Normalisation } | undefined)?.normalisation ?? TAKD_NORMALISATION;
