@@ -136,7 +136,7 @@ main(process.argv.slice(2)).then(
     }
     if (err instanceof StageFailures) {
       console.error(`error: ${err.message}`);
-      process.exit(err.badInput ? 2 : 1);
+      process.exit(err.exitCode);
     }
     if (err instanceof NonFiniteLossError) {
       console.error(`error: ${err.message}`);

@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { QUEUE_NAME, checkRedis, connectionOptions, type StageJob } from './queue/connection.ts';
-import { BAD_INPUT } from './queue/coordinator.ts';
+import { BAD_INPUT, DIVERGED } from './queue/coordinator.ts';
 import { UsageError } from './options.ts';
 import { badInputMessage } from './bad_input.ts';
 
@@ -62,7 +62,8 @@ function trainInChild(job: StageJob, store: string): Promise<string> {
       children.delete(child);
       const o = outcome ?? { code: code ?? 1, message: `the stage process ended (${signal ?? `exit ${code}`})` };
       if (o.code === 0) done(o.message);
-      else if (o.code === 2 || o.code === 3) fail(new UnrecoverableError(`${BAD_INPUT}${o.message}`));
+      else if (o.code === 2) fail(new UnrecoverableError(`${BAD_INPUT}${o.message}`));
+      else if (o.code === 3) fail(new UnrecoverableError(`${DIVERGED}${o.message}`));
       else fail(new Error(o.message));
     });
     child.stdin!.end(JSON.stringify({ ...job, store }));

@@ -36,7 +36,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
     throw new Error('backward: the tensor does not depend on anything that requires a gradient');
   }
   const grads = new Map<Tensor, Tensor>();
-  grads.set(root, grad ?? filled([...root.shape], 1, root));
+  grads.set(root, grad ?? filled([...root.shape], 1));
   const order = topoSort(root);
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];

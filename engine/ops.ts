@@ -213,7 +213,7 @@ export const avgPool2d = (x: Tensor, K = 2) => pool(x, K, false);
 export function avgPool2dPadded(x: Tensor, K: number, stride: number, pad: number): Tensor {
   k.assertShape('avgPool2dPadded', 'x', x, 4);
   const C = x.shape[3];
-  const w = k.filled([K, K, 1, C], 1 / (K * K), x);
+  const w = k.filled([K, K, 1, C], 1 / (K * K));
   const y = conv2d(x, w, null, { stride, pad, groups: C });
   if (!y.node) w.dispose(); // else the gradient rule holds it (tidy() frees it)
   return y;

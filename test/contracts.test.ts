@@ -9,6 +9,7 @@ import '../engine/index.ts';
 import '../engine/kernels/index.ts';
 import '../engine/runtime/subgroups.ts';
 import { declaredKernels, packParams, type KernelContract } from '../engine/runtime/index.ts';
+import { BINARY_OPS, UNARY_OPS } from '../engine/kernels/elementwise.ts';
 
 const shaders = resolve(import.meta.dirname, '..', 'shaders');
 const source = (files: string[]) => files.map((f) => readFileSync(join(shaders, f), 'utf8')).join('\n').replace(/\/\/[^\n]*/g, '');
@@ -52,6 +53,18 @@ describe('kernel contracts match their WGSL', () => {
     const files = readdirSync(shaders).filter((f) => f.endsWith('.wgsl'));
     expect(files.filter((f) => !used.has(f))).toEqual([]);
   });
+});
+
+describe('OP codes: the launcher and the WGSL agree', () => {
+  /** `case Nu: { … }  // name` lines of a shader's `switch OP`, as name → code. */
+  const cases = (file: string) =>
+    Object.fromEntries([...readFileSync(join(shaders, file), 'utf8').matchAll(/case (\d+)u:.*\/\/\s*(\w+)\s*$/gm)].map((m) => [m[2], Number(m[1])]));
+  it('binary.wgsl: every code of BINARY_OPS but addRelu (same-shape only)', () => {
+    const { addRelu: _, ...broadcasting } = BINARY_OPS;
+    expect(cases('binary.wgsl')).toEqual(broadcasting);
+  });
+  it('binary_same.wgsl: every code of BINARY_OPS', () => expect(cases('binary_same.wgsl')).toEqual(BINARY_OPS));
+  it('unary.wgsl: every code of UNARY_OPS', () => expect(cases('unary.wgsl')).toEqual(UNARY_OPS));
 });
 
 describe('parameter packing', () => {

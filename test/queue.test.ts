@@ -168,6 +168,17 @@ describe('the pipeline on a queue', () => {
     await w.exit;
   });
 
+  it('a diverged loss on a worker: exit 3 as in process, no retries, dependants not trained', async () => {
+    const store = join(work, 'store-nan');
+    const w = start('dgkd/worker.ts', ['--queue', url, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+    const c = start('dgkd/train.ts', [...ARGS.map((a) => (a === '0.01' ? '1e30' : a)), '--queue', url, '--store', store, '--out', join(work, 'nan'), '--name', 'run']);
+    expect(await c.exit, `${c.out()}\n--- worker:\n${w.out()}`).toBe(3);
+    expect(c.out()).toMatch(/3 of 3 stages failed:\n {2}teacher-plain3: diverged: .*teacher-plain3.*epoch 1, step \d+/);
+    expect(countLines(w.out(), /teacher-plain3: started/)).toBe(1);
+    killGroup(w, 'SIGTERM');
+    await w.exit;
+  });
+
   it('Redis restarted empty after the first stage: the run carries on and ends with the same table as in process', async () => {
     const port = await freePort();
     const q = `redis://127.0.0.1:${port}`;

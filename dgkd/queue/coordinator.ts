@@ -18,13 +18,16 @@ import type { QueueSettings } from './settings.ts';
 
 /** Marks a failure the worker judged to be bad input: retrying cannot help (worker.ts). */
 export const BAD_INPUT = 'bad input: ';
+/** Marks a stage whose loss diverged: deterministic, so not retried either. */
+export const DIVERGED = 'diverged: ';
 
 /** Stages that failed (and those that could not run because a stage they learn from failed). */
 export class StageFailures extends Error {
   override name = 'StageFailures';
   constructor(
     message: string,
-    readonly badInput: boolean,
+    /** As in-process: 2 when a stage failed on bad input, else 3 when a loss diverged, else 1. */
+    readonly exitCode: 1 | 2 | 3,
   ) {
     super(message);
   }
@@ -175,8 +178,9 @@ export function queueExecutor(q: QueueSettings, cfg: ExperimentConfig, signal: {
     }
     if (failed.size) {
       const lines = [...failed].map(([key, why]) => `  ${byKey.get(key)!.name}: ${why}`);
-      const badInput = [...failed.values()].some((why) => why.startsWith(BAD_INPUT));
-      throw new StageFailures(`${failed.size} of ${stages.length} stages failed:\n${lines.join('\n')}`, badInput);
+      const reasons = [...failed.values()];
+      const exitCode = reasons.some((why) => why.startsWith(BAD_INPUT)) ? 2 : reasons.some((why) => why.startsWith(DIVERGED)) ? 3 : 1;
+      throw new StageFailures(`${failed.size} of ${stages.length} stages failed:\n${lines.join('\n')}`, exitCode);
     }
     return trained;
   };

@@ -1,15 +1,15 @@
 // Element-wise kernels: binary ops with broadcasting (binary.wgsl; same-shape operands in vec4s through
-// binary_same.wgsl), unary ops and fills in vec4s (unary.wgsl). The op is an override constant, so each op is its
-// own compiled pipeline with no branch at run time.
+// binary_same.wgsl), unary ops in vec4s (unary.wgsl), and fills (fill.wgsl). The op is an override constant, so
+// each op is its own compiled pipeline with no branch at run time.
 
 import { runtime, kernel } from '../runtime/index.ts';
 import { Tensor } from '../tensor.ts';
 import { elementGrid, vec4Grid } from './grid.ts';
 import { broadcastShapes, broadcastStrides, sameShape, shapeStr, toRank4 } from './shapes.ts';
 
-/** The OP codes of binary.wgsl / binary_same.wgsl and unary.wgsl. */
+/** The OP codes of binary.wgsl / binary_same.wgsl and unary.wgsl (each a named `case` there: test/contracts.test.ts). */
 export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 4, addRelu: 5, relu6Backward: 6 } as const;
-export const UNARY_OPS = { relu: 0, exp: 1, log: 2, sqrt: 3, scale: 4, square: 5, addScalar: 6, fill: 7, relu6: 8 } as const;
+export const UNARY_OPS = { relu: 0, exp: 1, log: 2, sqrt: 3, scale: 4, square: 5, addScalar: 6, relu6: 7 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 export type UnaryOp = keyof typeof UNARY_OPS;
 
@@ -27,6 +27,13 @@ const BINARY = kernel({
   params: { n: 'u32', sa: 'vec4<u32>', sb: 'vec4<u32>' },
   bindings: ['a', 'b', 'out'],
   constants: ['OP', 'D1', 'D2', 'D3'],
+});
+
+const FILL = kernel({
+  shader: 'fill.wgsl',
+  uses: ['vec4_each.wgsl'],
+  params: { n4: 'u32', value: 'f32' },
+  bindings: ['out'],
 });
 
 const UNARY = kernel({
@@ -79,14 +86,13 @@ export function unary(op: UnaryOp, a: Tensor, alpha = 0): Tensor {
   return out;
 }
 
-/** A tensor of the given shape filled with one value (a GPU-side fill; no upload). `like` only fills the binding. */
-export function filled(shape: number[], value: number, like: Tensor): Tensor {
+/** A tensor of the given shape filled with one value (a GPU-side fill; no upload). */
+export function filled(shape: number[], value: number): Tensor {
   const out = new Tensor(shape);
   const n4 = Math.ceil(out.size / 4);
-  runtime().launch(UNARY, {
-    constants: { OP: UNARY_OPS.fill },
-    params: { n4, alpha: value },
-    buffers: { a: like.buffer, out: out.buffer },
+  runtime().launch(FILL, {
+    params: { n4, value },
+    buffers: { out: out.buffer },
     workgroups: vec4Grid(n4),
     label: 'fill',
   });

@@ -5,10 +5,10 @@ import { runtime, kernel } from '../runtime/index.ts';
 import type { Tensor } from '../tensor.ts';
 import { elementGrid } from './grid.ts';
 
-const SGD = kernel({ shader: 'sgd.wgsl', params: { n: 'u32' }, bindings: ['h', 'param', 'grad', 'velocity'], constants: ['NESTEROV'] });
+const SGD_UPDATE = kernel({ shader: 'sgd.wgsl', params: { n: 'u32' }, bindings: ['h', 'param', 'grad', 'velocity'], constants: ['NESTEROV'] });
 
 export function sgdUpdate(param: Tensor, grad: Tensor, velocity: Tensor, hyper: GPUBuffer, nesterov: boolean): void {
-  runtime().launch(SGD, {
+  runtime().launch(SGD_UPDATE, {
     constants: { NESTEROV: nesterov ? 1 : 0 },
     params: { n: param.size },
     buffers: { h: hyper, param: param.buffer, grad: grad.buffer, velocity: velocity.buffer },

@@ -42,7 +42,7 @@ export function conv2dInputGradGemm(dy: Tensor, w: Tensor, g: Geometry): Tensor 
   // tap reaches (3 of the 4 at 1×1 stride 2) are zeros: one fill for them all costs less than a GEMM over them.
   const fed = (p: number, K: number) => Array.from({ length: K }, (_, k) => k).some((k) => (p + g.pad - k) % S === 0);
   const anyUnfed = Array.from({ length: S }, (_, p) => p).some((p) => !fed(p, g.KH) || !fed(p, g.KW));
-  const dx = anyUnfed ? filled([g.N, g.H, g.W, g.Cin], 0, dy) : new Tensor([g.N, g.H, g.W, g.Cin]);
+  const dx = anyUnfed ? filled([g.N, g.H, g.W, g.Cin], 0) : new Tensor([g.N, g.H, g.W, g.Cin]);
   // Per tap, W[ci, co] transposed to [co, ci] (rows padded to 4): the kernel's B[k = (tap, co), ci].
   const wt = packVec4(w, g.KH * g.KW, g.Cout, g.Cin, g.Cin * g.Cout, 1, g.Cout);
   for (let py = 0; py < S; py++) {
