@@ -1,20 +1,12 @@
-// Which failures are the user's input — a flag, a config file, a data file, a checkpoint, a path, the queue's URL —
-// as opposed to a bug or the device: those exit 2 from the command line and are not retried by queue workers.
+// Which failures are the user's input (errors.ts: every class that extends BadInput) — plus file-system failures
+// on a path the user named, explained by fs_errors.ts — as opposed to a bug or the device: those exit 2 from the
+// command line and are not retried by queue workers.
 
-import { UsageError } from './options.ts';
-import { DataError } from './data/dataset.ts';
-import { DownloadError } from './data/download.ts';
-import { CheckpointError } from './train/checkpoint.ts';
-import { UnknownArchitectureError } from './models/index.ts';
-import { AttentionMatchError } from './methods/attention_pairs.ts';
-import { RunStateError } from './run_folder.ts';
-import { QueueError } from './queue/connection.ts';
+import { BadInput } from './errors.ts';
 import { describeFsError } from './fs_errors.ts';
-
-const BAD_INPUT = [UsageError, DataError, DownloadError, CheckpointError, UnknownArchitectureError, AttentionMatchError, RunStateError, QueueError];
 
 /** The message to show for a bad-input failure, or null when `e` is something else. */
 export function badInputMessage(e: unknown): string | null {
-  if (BAD_INPUT.some((k) => e instanceof k)) return (e as Error).message;
+  if (e instanceof BadInput) return e.message;
   return describeFsError(e);
 }

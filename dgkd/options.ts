@@ -5,8 +5,9 @@
 import { DATASET_NAMES } from './data/index.ts';
 import { checkArchitecture, UnknownArchitectureError } from './models/index.ts';
 import { CHAIN_ROWS, COMPARE_BASES, COMPARE_NAMES, METHODS, PRESETS, TEACHER_LOSSES } from './config.ts';
+import { BadInput } from './errors.ts';
 
-export class UsageError extends Error {
+export class UsageError extends BadInput {
   override name = 'UsageError';
 }
 

@@ -12,8 +12,9 @@ import { LAST } from './train/trainer.ts';
 import { stageDir, stageLockPath } from './stage_dir.ts';
 import { describeHolder, liveHolder, tryLock, type Lock } from './locks.ts';
 import type { Progress } from './train/progress.ts';
+import { BadInput } from './errors.ts';
 
-export class RunStateError extends Error {
+export class RunStateError extends BadInput {
   override name = 'RunStateError';
 }
 

@@ -289,3 +289,28 @@ describe('bad inputs', () => {
     });
   }
 });
+
+describe('one notion of bad input', () => {
+  it('every error class of user input extends BadInput (exit 2, never retried by the queue)', async () => {
+    const { BadInput } = await import('../dgkd/errors.ts');
+    const { badInputMessage } = await import('../dgkd/bad_input.ts');
+    const classes = [
+      (await import('../dgkd/options.ts')).UsageError,
+      (await import('../dgkd/data/dataset.ts')).DataError,
+      (await import('../dgkd/data/download.ts')).DownloadError,
+      (await import('../dgkd/train/checkpoint.ts')).CheckpointError,
+      (await import('../dgkd/models/registry.ts')).UnknownArchitectureError,
+      (await import('../dgkd/methods/attention_pairs.ts')).AttentionMatchError,
+      (await import('../dgkd/methods/fitnets.ts')).HintMatchError,
+      (await import('../dgkd/run_folder.ts')).RunStateError,
+      (await import('../dgkd/queue/connection.ts')).QueueError,
+    ];
+    for (const C of classes) {
+      const e = new C('what was wrong');
+      expect(e, C.name).toBeInstanceOf(BadInput);
+      expect(e.exitCode).toBe(2);
+      expect(badInputMessage(e)).toBe('what was wrong');
+    }
+    expect(badInputMessage(new Error('a bug'))).toBeNull();
+  });
+});

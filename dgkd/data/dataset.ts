@@ -2,6 +2,7 @@
 // uint8 pixels in NHWC order (channel last) plus int32 labels. Keeping pixels as uint8 costs a quarter of the
 // memory of floats (50k CIFAR images = 150 MB as uint8), and normalisation happens per batch in loader.ts.
 
+import { BadInput } from '../errors.ts';
 export interface Dataset {
   name: string; // e.g. 'cifar10/train'
   numClasses: number;
@@ -15,7 +16,7 @@ export interface Dataset {
 }
 
 /** An error about data files or their contents; the message names the file and what was expected. */
-export class DataError extends Error {
+export class DataError extends BadInput {
   constructor(message: string) {
     super(message);
     this.name = 'DataError';

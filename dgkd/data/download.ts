@@ -13,8 +13,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { basename, dirname, join, normalize } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { BadInput } from '../errors.ts';
 
-export class DownloadError extends Error {
+export class DownloadError extends BadInput {
   override name = 'DownloadError';
 }
 

@@ -9,6 +9,7 @@
 // Sizes that do not divide cannot be pooled onto each other; a pair at 1×1 is left out (an attention map of one
 // position is the constant 1 and teaches nothing); a model pair with no usable group is refused.
 
+import { BadInput } from '../errors.ts';
 export interface FeatureSize {
   height: number;
   width: number;
@@ -23,7 +24,7 @@ export interface AttentionPair {
   expertPool: number;
 }
 
-export class AttentionMatchError extends Error {
+export class AttentionMatchError extends BadInput {
   override name = 'AttentionMatchError';
 }
 

@@ -21,6 +21,7 @@
 import { add, mseLoss, avgPool2d, scale, softmaxCrossEntropy, type Rng, type Tensor } from '../../engine/index.ts';
 import { BatchNorm2d, Conv2d, Module } from '../../engine/nn/index.ts';
 import type { Objective, StepInputs } from './objective.ts';
+import { BadInput } from '../errors.ts';
 
 export interface FeatureShape {
   height: number;
@@ -42,7 +43,7 @@ export interface HintPlan {
   teacherPool: number;
 }
 
-export class HintMatchError extends Error {
+export class HintMatchError extends BadInput {
   override name = 'HintMatchError';
 }
 

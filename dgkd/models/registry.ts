@@ -10,8 +10,9 @@ import { ShuffleNetV2 } from './shufflenetv2.ts';
 import { VGG, VGG_CFGS } from './vgg.ts';
 import { WideResNet } from './wrn.ts';
 import type { Classifier, ModelConfig } from './model.ts';
+import { BadInput } from '../errors.ts';
 
-export class UnknownArchitectureError extends Error {
+export class UnknownArchitectureError extends BadInput {
   override name = 'UnknownArchitectureError';
 }
 

@@ -4,6 +4,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ExperimentConfig } from '../config.ts';
 import type { Stage } from '../pipeline.ts';
+import { BadInput } from '../errors.ts';
 
 export const QUEUE_NAME = 'dgkd-stages';
 
@@ -13,7 +14,7 @@ export interface StageJob {
   stage: Stage;
 }
 
-export class QueueError extends Error {
+export class QueueError extends BadInput {
   override name = 'QueueError';
 }
 

@@ -8,6 +8,7 @@ import { convFromTorch, convToTorch, loadStateDict, stateDict, StateDictError, t
 import type { SGD } from '../../engine/nn/index.ts';
 import type { Classifier } from '../models/index.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { BadInput } from '../errors.ts';
 
 export const MOMENTUM_PREFIX = 'optimizer.momentum_buffer.';
 
@@ -22,7 +23,7 @@ export interface CheckpointMeta {
   [key: string]: unknown;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends BadInput {
   override name = 'CheckpointError';
 }
 
