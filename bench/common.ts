@@ -13,6 +13,7 @@
 //   on the same adapter (bench/tfjs.ts), so both are timed by exactly the same code.
 
 import { initGpu } from '../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from '../dgkd/gpu_options.ts';
 import { runtime } from '../engine/runtime/index.ts';
 
 export interface BenchCase {
@@ -67,7 +68,7 @@ export function parseArgs(argv = process.argv.slice(2)): { json: boolean; rounds
 /** Acquires the GPU; in JSON mode nothing but JSON lines may reach stdout, so the engine's logging is off. */
 export async function setup(json: boolean): Promise<string> {
   if (json) process.env.DGKD_QUIET = '1';
-  const rt = await initGpu({ log: !json });
+  const rt = await initGpu({ ...gpuOptionsFromEnv(), ...(json ? { log: false } : {}) });
   return rt.adapterDescription;
 }
 

@@ -15,8 +15,9 @@
 // show what a load costs, which is what the kernels are designed around.
 
 import { initGpu } from '../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from '../dgkd/gpu_options.ts';
 
-const rt = await initGpu({ log: false });
+const rt = await initGpu({ ...gpuOptionsFromEnv(), log: false });
 const device = rt.device;
 const ITERS = 2048;
 const INVOCATIONS = 64 * 1024;

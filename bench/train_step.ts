@@ -6,6 +6,7 @@
 //   npx tsx bench/train_step.ts [--json] [--batch N] [--steps N] [--models resnet8,resnet20,plain4] [--profile]
 
 import { initGpu } from '../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from '../dgkd/gpu_options.ts';
 import { median } from './common.ts';
 import { makeTrainStep, timeTrainSteps } from './train_loop.ts';
 
@@ -19,7 +20,7 @@ const batch = Number(flag('--batch', '64'));
 const steps = Number(flag('--steps', '8'));
 const models = flag('--models', 'resnet8,resnet20,plain4').split(',');
 if (json) process.env.DGKD_QUIET = '1';
-const rt = await initGpu({ log: !json });
+const rt = await initGpu({ ...gpuOptionsFromEnv(), ...(json ? { log: false } : {}) });
 
 for (const arch of models) {
   const trainer = makeTrainStep(arch, batch);

@@ -103,5 +103,5 @@ for (const N of batches) {
 const a = randn([1024, 1024], rng);
 const b = randn([1024, 1024], rng);
 await tune('matmul 1024', vec4, 2 * 1024 ** 3, () => matmulKernel(a, b).dispose());
-console.log(`wrote ${saveTuneCache(adapter, table)} (${Object.keys(table).length} entries)`);
+console.log(`wrote ${saveTuneCache(adapter, table, process.env.DGKD_TUNE_DIR || undefined)} (${Object.keys(table).length} entries)`);
 process.exit(0);

@@ -3,6 +3,7 @@
 // 130 interrupted (checkpoint saved), 1 anything unexpected.
 
 import { initGpu } from '../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from './gpu_options.ts';
 import { GpuError } from '../engine/index.ts';
 import { ARCHITECTURES, createModel } from './models/index.ts';
 import { parseArgs, usage, UsageError } from './cli.ts';
@@ -44,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   // Redis first: an unreachable queue must fail before anything is written.
   if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.queue) await checkRedis(cmd.queue.url);
   if ((cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.download) await downloadDataset(cmd.config.dataset, cmd.config.dataDir);
-  await initGpu();
+  await initGpu(gpuOptionsFromEnv());
   if (cmd.kind === 'models') {
     const rows = ARCHITECTURES.map((name) => {
       const m = createModel(name, { numClasses: cmd.classes });

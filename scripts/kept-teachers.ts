@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { initGpu } from '../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from '../dgkd/gpu_options.ts';
 import { Rng, Tensor } from '../engine/index.ts';
 import { createModel, type Classifier } from '../dgkd/models/index.ts';
 import { readCheckpoint, applyCheckpoint } from '../dgkd/train/checkpoint.ts';
@@ -147,7 +148,7 @@ async function check(args: string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  await initGpu({ log: false });
+  await initGpu({ ...gpuOptionsFromEnv(), log: false });
   const [cmd, ...rest] = process.argv.slice(2);
   const code = cmd === 'keep' ? (await keep(rest), 0) : cmd === 'check' ? await check(rest) : (console.error(readFileSync(import.meta.filename, 'utf8').split('\n\n')[0]), 2);
   process.exit(code);

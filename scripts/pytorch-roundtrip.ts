@@ -10,13 +10,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initGpu } from '../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from '../dgkd/gpu_options.ts';
 import { Rng, Tensor } from '../engine/index.ts';
 import { encodeSafetensors } from '../engine/io/safetensors.ts';
 import { stateDict } from '../engine/nn/index.ts';
 import { createModel } from '../dgkd/models/index.ts';
 import { modelStateOf } from '../dgkd/train/export.ts';
 
-await initGpu();
+await initGpu(gpuOptionsFromEnv());
 const specs = process.argv.slice(2).length
   ? process.argv.slice(2)
   : ['plain2', 'plain8', 'plain5:100', 'resnet8', 'resnet20', 'wrn-16-2', 'vgg8', 'mobilenetv2-0.5:100', 'shufflenetv1:100', 'shufflenetv2:100'];

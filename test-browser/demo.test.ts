@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
 import { serveStatic } from '../scripts/serve-static.ts';
 import { initGpu } from '../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from '../dgkd/gpu_options.ts';
 import { forwardBackwardCheck, worstDifference, type CheckResult } from '../web/check.ts';
 import type { ResultRow } from '../web/protocol.ts';
 
@@ -102,7 +103,7 @@ it('without WebGPU the page says so and how to enable it', async () => {
 
 it(`a fixed-seed forward and backward pass gives Node's numbers (within ${TOLERANCE} relative)`, async () => {
   const inBrowser = await page.evaluate(() => (window as unknown as { dgkd: { check(): Promise<CheckResult> } }).dgkd.check());
-  await initGpu({ log: false });
+  await initGpu({ ...gpuOptionsFromEnv(), log: false });
   const inNode = await forwardBackwardCheck();
   const worst = worstDifference(inBrowser, inNode);
   console.log(`browser (${inBrowser.adapter}) vs Node: worst relative difference ${worst.diff.toExponential(2)} at ${worst.what}`);

@@ -1,5 +1,5 @@
 // The engine's module graph: no import circle (type-only imports are erased and do not count), and nothing in
-// engine/ imports from dgkd/ (the engine stands alone; the trainer is built on it).
+// engine/ imports from dgkd/ (the engine stands alone; the trainer is built on it) or reads its settings.
 import { expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -42,5 +42,11 @@ it('engine/ has no import circle', () => {
 
 it('engine/ never imports from dgkd/', () => {
   const bad = [...graph].flatMap(([f, deps]) => deps.filter((d) => relative(root, d).startsWith('dgkd')).map((d) => `${relative(root, f)} → ${relative(root, d)}`));
+  expect(bad).toEqual([]);
+});
+
+it('engine/ reads no environment variable of the application and names it nowhere in its code', () => {
+  const code = (f: string) => readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
+  const bad = [...graph.keys()].filter((f) => /dgkd/i.test(code(f))).map((f) => relative(root, f));
   expect(bad).toEqual([]);
 });

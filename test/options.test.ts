@@ -183,3 +183,13 @@ describe('--queue-timeout', () => {
     expect(reason(() => parseArgs(['--queue-timeout', '5']))).toBe('--queue-timeout: only with --queue URL');
   });
 });
+
+describe('the engine set-up from DGKD_* variables (dgkd/gpu_options.ts)', () => {
+  it('maps each variable onto initGpu’s options; nothing set: the engine’s defaults', async () => {
+    const { gpuOptionsFromEnv } = await import('../dgkd/gpu_options.ts');
+    expect(gpuOptionsFromEnv({})).toEqual({ log: true, subgroups: true, spinWait: false });
+    expect(gpuOptionsFromEnv({ DGKD_QUIET: '1', DGKD_UNROLL: '0', DGKD_SUBGROUPS: '0', DGKD_SPIN_WAIT: '1', DGKD_NO_TUNE_CACHE: '1' }))
+      .toEqual({ log: false, unrollLoops: false, subgroups: false, spinWait: true, tuneCache: false });
+    expect(gpuOptionsFromEnv({ DGKD_UNROLL: '1', DGKD_TUNE_DIR: '/tmp/t' })).toMatchObject({ unrollLoops: true, tuneCache: '/tmp/t' });
+  });
+});

@@ -6,6 +6,7 @@
 // must never be trained by two processes at once.
 
 import { initGpu } from '../../engine/node/dawn.ts';
+import { gpuOptionsFromEnv } from '../gpu_options.ts';
 import { GpuError } from '../../engine/index.ts';
 import { loadData, runStage } from '../pipeline.ts';
 import { Progress } from '../train/progress.ts';
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   const cfg = { ...job.cfg, store: job.store, resume: true };
   const signal = { stop: false };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (signal.stop = true));
-  await initGpu({ log: false });
+  await initGpu({ ...gpuOptionsFromEnv(), log: false });
   const data = loadData(cfg);
   // The worker's log says what it trains whatever the coordinator's --quiet.
   const r = await runStage(cfg, job.stage, data, new Progress(false), signal);

@@ -57,7 +57,7 @@ async function tryAdapter(): Promise<GPUAdapter | null> {
  * setImmediate is passed straight through. Installed for CPU adapters only: with a real GPU the spinning core
  * slows nothing, and a millisecond per wait would.
  */
-const installed = Symbol.for('dgkd.pollDawnEventsGently');
+const installed = Symbol.for('webgpu-engine.pollDawnEventsGently');
 function pollDawnEventsGently(): void {
   const g = globalThis as { setImmediate: typeof setImmediate; [installed]?: true };
   if (g[installed]) return;
@@ -71,9 +71,19 @@ function pollDawnEventsGently(): void {
     isDawnCallback(cb) ? setTimeout(cb, 1, ...args) : immediate(cb, ...args)) as typeof setImmediate;
 }
 
+/** How initGpu sets the engine up. The engine reads no environment variable of its own: an application maps its
+ * own settings onto these. */
 export interface InitOptions {
-  /** Print the adapter that was picked (default: only when DGKD_QUIET is unset). */
+  /** Print the adapter that was picked and the tuned tiles loaded (default true). */
   log?: boolean;
+  /** Force loop unrolling in the kernel text on or off (default: the runtime's choice for the adapter). */
+  unrollLoops?: boolean;
+  /** Use the subgroup kernel variants where the device has subgroups (default true; false for A/B runs). */
+  subgroups?: boolean;
+  /** Let Dawn busy-wait for a CPU adapter, as it does by default (default false: poll every millisecond). */
+  spinWait?: boolean;
+  /** The folder of tuned tile shapes (default .cache/tune/); false: the kernels' defaults only. */
+  tuneCache?: string | false;
 }
 
 /**
@@ -106,20 +116,18 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
     );
   }
   engineInstance = instances[instances.length - 1]; // tryAdapter() pushed the instance that found it
-  // DGKD_SPIN_WAIT=1 keeps Dawn's own busy-wait (for A/B runs).
-  if (adapter.info.isFallbackAdapter && process.env.DGKD_SPIN_WAIT !== '1') pollDawnEventsGently();
+  if (adapter.info.isFallbackAdapter && !options.spinWait) pollDawnEventsGently();
   const device = await adapter.requestDevice(deviceDescriptor(adapter));
   const description = describeAdapter(adapter);
-  if (options.log ?? !process.env.DGKD_QUIET) console.error(`[gpu] adapter: ${description}`);
+  const log = options.log ?? true;
+  if (log) console.error(`[gpu] adapter: ${description}`);
   const rt = new Runtime(device, description, readShader);
-  // DGKD_UNROLL=1 / 0 forces loop unrolling in the kernel text on / off (the runtime decides per adapter otherwise).
-  if (process.env.DGKD_UNROLL) rt.unrollLoops = process.env.DGKD_UNROLL === '1';
+  if (options.unrollLoops !== undefined) rt.unrollLoops = options.unrollLoops;
   setRuntime(rt);
-  // DGKD_SUBGROUPS=0 keeps the kernels that need no subgroups even where the device has them (for A/B runs, tests).
-  if (process.env.DGKD_SUBGROUPS !== '0') await rt.detectSubgroups();
+  if (options.subgroups ?? true) await rt.detectSubgroups();
   // Tile shapes tuned for this adapter by `npm run tune`, if it has been run here.
-  const tuned = process.env.DGKD_NO_TUNE_CACHE ? 0 : loadTuneCache(description);
-  if (tuned && (options.log ?? !process.env.DGKD_QUIET)) console.error(`[gpu] ${tuned} tuned tile shapes loaded`);
+  const tuned = options.tuneCache === false ? 0 : loadTuneCache(description, options.tuneCache);
+  if (tuned && log) console.error(`[gpu] ${tuned} tuned tile shapes loaded`);
   return rt;
 }
 

@@ -6,14 +6,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTiles, type Tile } from '../kernels/tiles.ts';
 
-const cacheDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../.cache/tune');
+/** Where the cache lives unless the caller names a folder: .cache/tune/ at the repository's root. */
+export const DEFAULT_TUNE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../.cache/tune');
 
 export function adapterSlug(adapter: string): string {
   return adapter.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'adapter';
 }
 
-export function tuneCachePath(adapter: string): string {
-  return join(process.env.DGKD_TUNE_DIR ?? cacheDir, `${adapterSlug(adapter)}.json`);
+export function tuneCachePath(adapter: string, dir = DEFAULT_TUNE_DIR): string {
+  return join(dir, `${adapterSlug(adapter)}.json`);
 }
 
 export interface TuneFile {
@@ -23,8 +24,8 @@ export interface TuneFile {
 }
 
 /** Loads the adapter's tuned tiles if a valid cache file exists; returns how many entries it set. */
-export function loadTuneCache(adapter: string): number {
-  const path = tuneCachePath(adapter);
+export function loadTuneCache(adapter: string, dir = DEFAULT_TUNE_DIR): number {
+  const path = tuneCachePath(adapter, dir);
   if (!existsSync(path)) return 0;
   try {
     const file = JSON.parse(readFileSync(path, 'utf8')) as TuneFile;
@@ -37,8 +38,8 @@ export function loadTuneCache(adapter: string): number {
   }
 }
 
-export function saveTuneCache(adapter: string, tiles: Record<string, Tile>): string {
-  const path = tuneCachePath(adapter);
+export function saveTuneCache(adapter: string, tiles: Record<string, Tile>, dir = DEFAULT_TUNE_DIR): string {
+  const path = tuneCachePath(adapter, dir);
   mkdirSync(dirname(path), { recursive: true });
   const body: TuneFile = { adapter, created: new Date().toISOString(), tiles };
   const tmp = `${path}.${process.pid}.tmp`;

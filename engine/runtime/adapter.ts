@@ -16,7 +16,7 @@ export function deviceDescriptor(adapter: GPUAdapter): GPUDeviceDescriptor {
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k] as number;
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
-  return { requiredLimits, requiredFeatures, label: 'dgkd' };
+  return { requiredLimits, requiredFeatures, label: 'engine' };
 }
 
 export function describeAdapter(adapter: GPUAdapter): string {
