@@ -5,9 +5,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CHAIN_ROWS, PRESETS, TEACHER_LOSSES, cifar10CpuConfig, officialCodeConfig, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
 import { SWEEP_FLAGS, SWEEP_METHODS, axisPairs, type SweepAxis, type SweepGrid } from './sweep_axes.ts';
-import { DEFAULT_QUEUE_TIMEOUT_S, type QueueSettings } from './queue/settings.ts';
 import {
-  EXPERIMENT_OPTIONS, MAX_CLASSES, UsageError, applySettings, checkValue, getPath, helpLines, numeric, optionByFlag,
+  DEFAULT_QUEUE_TIMEOUT_S, type QueueSettings, EXPERIMENT_OPTIONS, MAX_CLASSES, UsageError, applySettings, checkValue, getPath, helpLines, numeric, optionByFlag,
   readFlags, text, typeOfKey, type OptionSpec,
 } from './options.ts';
 

@@ -14,7 +14,7 @@ import type { Stage, StageExecutor } from '../pipeline.ts';
 import { stageDir } from '../stage_dir.ts';
 import { Interrupted } from '../train/trainer.ts';
 import { QUEUE_NAME, QueueError, connectionOptions, type StageJob } from './connection.ts';
-import type { QueueSettings } from './settings.ts';
+import type { QueueSettings } from '../options.ts';
 
 /** Marks a failure the worker judged to be bad input: retrying cannot help (worker.ts). */
 export const BAD_INPUT = 'bad input: ';
