@@ -1,7 +1,8 @@
 // A short one-time tune of the tile shapes (TM × TN per invocation, WG invocations per workgroup) for this
 // adapter, at the problem shapes of CIFAR ResNet/plain-CNN training. For every (kernel, shape) it times a few
 // candidates round-robin and keeps the fastest; the table goes to .cache/tune/<adapter>.json, which initGpu()
-// loads from then on. Without it, the defaults in engine/kernels/tiles.ts apply.
+// loads from then on. Without it, the defaults in engine/kernels/tiles.ts apply. Then it times the kernel
+// ladder's families with those tiles (bench/ladder.ts) and caches which one wins each pass.
 //
 //   npm run tune [-- --batch 64,128] [--quick]
 // Each candidate is a new pipeline (0.5–3 s to compile on lavapipe), so this takes a few minutes there.
@@ -11,7 +12,9 @@ import { randn } from '../engine/tensor.ts';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convGeometry, usesRowKernel, usesWgradRows } from '../engine/kernels/conv2d/index.ts';
 import { runtime } from '../engine/runtime/index.ts';
 import { matmulKernel } from '../engine/kernels/matmul.ts';
-import { withTile, type Tile } from '../engine/kernels/tiles.ts';
+import { setTiles, withTile, type Tile } from '../engine/kernels/tiles.ts';
+import { FAMILIES } from '../engine/kernels/ladder/family.ts';
+import { measureLadder } from './ladder.ts';
 import { saveTuneCache } from '../engine/node/tune-cache.ts';
 import { bench, setup } from './common.ts';
 
@@ -46,8 +49,8 @@ const SMALL: Tile[] = [
   { TM: 8, TN: 4, WG: 8 },
   { TM: 4, TN: 4, WG: 16 },
 ];
-const gather = runtime().unrollLoops ? SMALL : GATHER;
-const vec4 = runtime().unrollLoops ? SMALL : VEC4;
+const gather = runtime().caps.unrollLoops ? SMALL : GATHER;
+const vec4 = runtime().caps.unrollLoops ? SMALL : VEC4;
 
 // (H, Cin → Cout, stride) of the 3×3 convs in CIFAR ResNets, plus the 1×1 stride-2 shortcuts.
 const CONVS = [
@@ -103,5 +106,12 @@ for (const N of batches) {
 const a = randn([1024, 1024], rng);
 const b = randn([1024, 1024], rng);
 await tune('matmul 1024', vec4, 2 * 1024 ** 3, () => matmulKernel(a, b).dispose());
-console.log(`wrote ${saveTuneCache(adapter, table, process.env.DGKD_TUNE_DIR || undefined)} (${Object.keys(table).length} entries)`);
+// Then the kernel ladder with the tiles just found: which family (naive, tiled, cpu) wins each pass here.
+setTiles(table);
+console.log('kernel families (GFLOP/s):');
+const ladder = await measureLadder(batches[0], quick, (r) =>
+  console.log(`  ${r.pass.padEnd(11)} ${r.shape.padEnd(28)} ${FAMILIES.map((f) => `${f} ${r.gflops[f].toFixed(1)}`).join('  ')}  → ${r.best}`),
+);
+const path = saveTuneCache(adapter, table, process.env.DGKD_TUNE_DIR || undefined, ladder.families, ladder.order);
+console.log(`wrote ${path} (${Object.keys(table).length} tiles, ${Object.keys(ladder.families).length} family choices; order ${ladder.order.join(' → ')})`);
 process.exit(0);

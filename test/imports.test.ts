@@ -50,3 +50,10 @@ it('engine/ reads no environment variable of the application and names it nowher
   const bad = [...graph.keys()].filter((f) => /dgkd/i.test(code(f))).map((f) => relative(root, f));
   expect(bad).toEqual([]);
 });
+
+it('no engine code decides by a driver\'s name: kernels ask named capabilities (only the Node edge names the driver files it loads)', () => {
+  const code = (f: string) => readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
+  const drivers = /swiftshader|lavapipe|llvmpipe|mesa|nvidia|intel|radeon|adreno|apple/i;
+  const bad = [...graph.keys()].filter((f) => !relative(root, f).startsWith('engine/node/') && drivers.test(code(f))).map((f) => relative(root, f));
+  expect(bad).toEqual([]);
+});

@@ -251,7 +251,7 @@ describe('conv2d', () => {
     const g = (H: number, Cin: number, Cout: number, k: number, stride: number) =>
       convGeometry([64, H, H, Cin], [k, k, Cin, Cout], stride, (k - 1) / 2);
     const passes = (geo: ReturnType<typeof g>) => [usesRowKernel(geo, 'forward'), usesRowKernel(geo, 'input-grad')];
-    const unrolled = E.runtime().unrollLoops;   // SwiftShader: strided passes stay on the GEMM
+    const unrolled = E.runtime().caps.unrollLoops;   // SwiftShader: strided passes stay on the GEMM
     expect(passes(g(32, 16, 16, 3, 1))).toEqual([true, true]);
     expect(passes(g(8, 64, 64, 3, 1))).toEqual([true, true]);
     expect(passes(g(32, 16, 32, 3, 2))).toEqual([!unrolled, !unrolled]);
@@ -259,7 +259,7 @@ describe('conv2d', () => {
     expect(passes(g(32, 3, 16, 3, 1))).toEqual([true, true]);
   });
   it('fits the weight-gradient GEMM blocks to the row quads (tap, 4 channels)', () => {
-    if (E.runtime().unrollLoops) return;   // SwiftShader: the small tiles, whatever the shape
+    if (E.runtime().caps.unrollLoops) return;   // SwiftShader: the small tiles, whatever the shape
     expect(tileFor('conv_wgrad', 9 * 4, 16, 65536).TM).toBe(12);    // 3 input channels: 9 quads, 3 blocks of 3
     expect(tileFor('conv_wgrad', 9 * 16, 16, 65536).TM).toBe(16);   // 16 channels: 36 quads, 9 blocks of 4
     expect(tileFor('conv_wgrad', 5 * 4, 16, 65536).TM).toBe(12);    // 5 quads: blocks of 3 or 2 waste 1: the taller
@@ -596,11 +596,11 @@ describe('kernels unrolled in the text (the SwiftShader path)', () => {
   // follow would run kernels SwiftShader never gets (its compiler ran out of memory on one of them).
   let had = false;
   beforeAll(() => {
-    had = E.runtime().unrollLoops;
-    E.runtime().unrollLoops = true;
+    had = E.runtime().caps.unrollLoops;
+    E.runtime().caps.unrollLoops = true;
   });
   afterAll(() => {
-    E.runtime().unrollLoops = had;
+    E.runtime().caps.unrollLoops = had;
   });
   variantTests([67, 19, 33], [
     { N: 2, H: 9, W: 17, Cin: 5, Cout: 6, k: 3, stride: 1, pad: 1 },
@@ -613,11 +613,11 @@ describe('kernels unrolled in the text (the SwiftShader path)', () => {
 describe('kernels without subgroup broadcasts', () => {
   let had = false;
   beforeAll(() => {
-    had = E.runtime().subgroups8;
-    E.runtime().subgroups8 = false;
+    had = E.runtime().caps.subgroups8;
+    E.runtime().caps.subgroups8 = false;
   });
   afterAll(() => {
-    E.runtime().subgroups8 = had;
+    E.runtime().caps.subgroups8 = had;
   });
   variantTests([45, 70, 37], [
     { N: 2, H: 3, W: 43, Cin: 5, Cout: 37, k: 3, stride: 1, pad: 1 },
@@ -665,9 +665,9 @@ describe('waiting for the GPU', () => {
 describe('subgroup detection', () => {
   it('agrees with the device: subgroups of 8 on llvmpipe, none where the feature is missing', async () => {
     const rt = E.runtime();
-    const had = rt.subgroups8;
+    const had = rt.caps.subgroups8;
     const found = await rt.detectSubgroups();
-    rt.subgroups8 = had;
+    rt.caps.subgroups8 = had;
     if (!rt.device.features.has('subgroups')) expect(found).toBe(false);
     if (/llvmpipe/i.test(rt.adapterDescription)) expect(found).toBe(true);
   });

@@ -12,4 +12,6 @@ export { pool2dForward, pool2dBackward, type Pooling } from './pool2d.ts';
 export { softmaxCrossEntropyKernel, softmaxKlKernel } from './losses.ts';
 export { topkCorrect } from './metrics.ts';
 export { sgdUpdate } from './sgd.ts';
+export { FAMILIES, DEFAULT_ORDER, familyFor, withFamily, setFamilies, getFamilies, isFamily, type Family, type LadderPass } from './ladder/family.ts';
+export { sumSlices } from './splitk.ts';
 export { tileFor, tileKey, withTile, setTiles, getTiles, type Tile } from './tiles.ts';

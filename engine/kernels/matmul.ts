@@ -8,6 +8,10 @@ import { runtime, kernel } from '../runtime/index.ts';
 import { Tensor } from '../tensor.ts';
 import { vec4Grid } from './grid.ts';
 import { shapeStr } from './shapes.ts';
+import { familyFor } from './ladder/family.ts';
+import { matmulNaive } from './ladder/naive.ts';
+import { matmulOperands } from './ladder/operands.ts';
+import { matmulTiled } from './ladder/tiled.ts';
 import { GEMM_B_VARIANTS, gemmVariant, tileFor } from './tiles.ts';
 
 const PACK_VEC4 = kernel({
@@ -43,7 +47,7 @@ export function packVec4(src: Tensor, batches: number, R: number, C: number, sb:
   return out;
 }
 
-/** C = op(A)·op(B), op transposing where asked. */
+/** C = op(A)·op(B), op transposing where asked, on the family of kernels chosen for this shape (ladder/family.ts). */
 export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = false, label = 'matmul'): Tensor {
   if (a.shape.length !== 2 || b.shape.length !== 2) {
     throw new RangeError(`${label}: needs 2-D operands, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
@@ -55,6 +59,9 @@ export function matmulKernel(a: Tensor, b: Tensor, transA = false, transB = fals
       `${label}: inner dimensions differ: ${shapeStr(a.shape)}${transA ? 'ᵀ' : ''} · ${shapeStr(b.shape)}${transB ? 'ᵀ' : ''}`,
     );
   }
+  const family = familyFor('matmul', [M, N, K]);
+  if (family === 'naive') return matmulNaive(matmulOperands(a, b, transA, transB), label);
+  if (family === 'tiled') return matmulTiled(matmulOperands(a, b, transA, transB), label);
   const out = new Tensor([M, N]);
   // Aᵀ as [K, M4·4]: a transposed A with M % 4 == 0 is that already; B as [K, N4·4]: likewise an untransposed B.
   const at = transA && M % 4 === 0 ? null : packVec4(a, 1, K, M, 0, transA ? M : 1, transA ? 1 : K);

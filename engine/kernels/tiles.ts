@@ -54,7 +54,7 @@ export function tileFor(kernel: string, ...dims: number[]): Tile {
   }
   const exact = tuned[key];
   if (exact) return exact;
-  if (runtime().unrollLoops) return tuned[kernel] ?? small[kernel];
+  if (runtime().caps.unrollLoops) return tuned[kernel] ?? small[kernel];
   const t = tuned[kernel] ?? defaults[kernel];
   const [rows, cols, inner = 1] = dims;
   if (rows === undefined || cols === undefined || rows * cols * inner < 1 << 21) return t;
@@ -133,5 +133,5 @@ export const GEMM_B_VARIANTS = {
  * the tile's TN and WG are multiples of 8, else as vec4s from the storage buffer.
  */
 export function gemmVariant(tile: Tile): keyof typeof GEMM_B_VARIANTS {
-  return runtime().subgroups8 && tile.TN % 8 === 0 && tile.WG % 8 === 0 ? 'subgroup' : 'storage';
+  return runtime().caps.subgroups8 && tile.TN % 8 === 0 && tile.WG % 8 === 0 ? 'subgroup' : 'storage';
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { create, globals } from 'webgpu';
 import { GpuError, Runtime, describeAdapter, deviceDescriptor, runtime, setRuntime } from '../runtime/index.ts';
 import { loadTuneCache } from './tune-cache.ts';
+import { detectUnrolling } from './unrolling-cache.ts';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const shaderDir = join(projectRoot, 'shaders');
@@ -76,7 +77,7 @@ function pollDawnEventsGently(): void {
 export interface InitOptions {
   /** Print the adapter that was picked and the tuned tiles loaded (default true). */
   log?: boolean;
-  /** Force loop unrolling in the kernel text on or off (default: the runtime's choice for the adapter). */
+  /** Force loop unrolling in the kernel text on or off (default: measured once per adapter, unrolling-cache.ts). */
   unrollLoops?: boolean;
   /** Use the subgroup kernel variants where the device has subgroups (default true; false for A/B runs). */
   subgroups?: boolean;
@@ -122,8 +123,12 @@ export async function initGpu(options: InitOptions = {}): Promise<Runtime> {
   const log = options.log ?? true;
   if (log) console.error(`[gpu] adapter: ${description}`);
   const rt = new Runtime(device, description, readShader);
-  if (options.unrollLoops !== undefined) rt.unrollLoops = options.unrollLoops;
   setRuntime(rt);
+  if (options.unrollLoops !== undefined) rt.caps.unrollLoops = options.unrollLoops;
+  else {
+    const m = await detectUnrolling(rt, typeof options.tuneCache === 'string' ? options.tuneCache : undefined);
+    if (log && m.unrollLoops) console.error(`[gpu] loops unrolled in the kernel text (measured ${(m.rolledMs / m.unrolledMs).toFixed(1)}× faster so)`);
+  }
   if (options.subgroups ?? true) await rt.detectSubgroups();
   // Tile shapes tuned for this adapter by `npm run tune`, if it has been run here.
   const tuned = options.tuneCache === false ? 0 : loadTuneCache(description, options.tuneCache);

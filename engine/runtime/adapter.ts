@@ -1,6 +1,6 @@
 // What the engine asks of an adapter, the same at both edges (engine/node/dawn.ts, engine/web/gpu.ts): the
 // adapter's own limits where the kernels want more than WebGPU's defaults, the optional features it has
-// (timestamps for the profiler, subgroups for the broadcast kernel variants), and a name for logs.
+// (timestamps for the profiler, subgroups for the broadcast kernel variants, 16-bit floats), and a name for logs.
 
 const WANTED_LIMITS: (keyof GPUSupportedLimits)[] = [
   'maxStorageBufferBindingSize',
@@ -10,7 +10,7 @@ const WANTED_LIMITS: (keyof GPUSupportedLimits)[] = [
   'maxComputeWorkgroupSizeX',
   'maxStorageBuffersPerShaderStage',
 ];
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
 
 export function deviceDescriptor(adapter: GPUAdapter): GPUDeviceDescriptor {
   const requiredLimits: Record<string, number> = {};

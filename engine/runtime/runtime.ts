@@ -1,7 +1,7 @@
 // The runtime owns the device and turns "launch kernel K on these buffers" into GPU commands. Its parts, one job
 // each: pipelines.ts (compiled kernels), uniforms (parameters packed by contract.ts, buffers shared by content,
 // so a step that repeats its shapes creates none), bind_groups.ts, commands.ts (one encoder per step),
-// readback.ts, errors.ts, subgroups.ts.
+// readback.ts, errors.ts, and what the device can do (capabilities.ts, probed by subgroups.ts and unrolling.ts).
 //
 // It uses the standard WebGPU API only. Where the device comes from (Dawn in Node, navigator.gpu in a page)
 // and how a .wgsl file is read are supplied by the caller: see engine/node/dawn.ts.
@@ -14,7 +14,9 @@ import { packParams, shaderFiles, type FieldType, type KernelContract, type Laun
 import { DeviceErrors, GpuError } from './errors.ts';
 import { Pipelines, type ShaderLoader } from './pipelines.ts';
 import { Readback, type PendingRead } from './readback.ts';
+import { featureCapabilities, type Capabilities } from './capabilities.ts';
 import { probeSubgroups8 } from './subgroups.ts';
+import { measureUnrolling, type UnrollingMeasurement } from './unrolling.ts';
 
 /** Cached uniform buffers (16–64 bytes each) before they are all forgotten: a few steps' worth of distinct ones. */
 const MAX_UNIFORMS = 4096;
@@ -31,13 +33,8 @@ export class Runtime {
   private uniforms = new Map<string, GPUBuffer>();
   private lastId = 0;
   dispatchCount = 0;
-  /**
-   * Whether kernels get their constant loops unrolled in the WGSL text before compiling (engine/unroll.ts): for
-   * drivers that do not unroll them (SwiftShader). One module per (kernel, constants) then.
-   */
-  unrollLoops: boolean;
-  /** Whether kernels may share values across 8-invocation workgroups with subgroupBroadcast (subgroups.ts). */
-  subgroups8 = false;
+  /** What the device can do and needs, by name (capabilities.ts): what kernels ask, never the adapter's name. */
+  readonly caps: Capabilities;
 
   constructor(
     readonly device: GPUDevice,
@@ -47,7 +44,7 @@ export class Runtime {
     const nextId = () => ++this.lastId;
     this.queue = device.queue;
     this.limits = device.limits;
-    this.unrollLoops = /swiftshader/i.test(adapterDescription);
+    this.caps = featureCapabilities(device);
     this.pool = new BufferPool(device, device.limits.maxStorageBufferBindingSize);
     this.errors = new DeviceErrors(device);
     this.pipelines = new Pipelines(device, loadShader, this.errors, nextId);
@@ -62,7 +59,7 @@ export class Runtime {
 
   /** The compiled pipeline for shader files ('a.wgsl+b.wgsl') and override constants (compiling it if new). */
   pipeline(files: string, constants: Record<string, number> = {}, unroll = false): GPUComputePipeline {
-    return this.pipelines.get(files, constants, unroll || this.unrollLoops);
+    return this.pipelines.get(files, constants, unroll || this.caps.unrollLoops);
   }
 
   /** Runs a kernel: its contract says how the named parameters and buffers are laid out. */
@@ -187,11 +184,18 @@ export class Runtime {
     this.pool.trim();
   }
 
-  /** Sets subgroups8 (subgroups.ts). Needs the device to have been created with the 'subgroups' feature. */
+  /** Sets caps.subgroups8 (subgroups.ts). Needs the device to have been created with the 'subgroups' feature. */
   async detectSubgroups(): Promise<boolean> {
-    this.subgroups8 = false;
-    this.subgroups8 = await probeSubgroups8(this);
-    return this.subgroups8;
+    this.caps.subgroups8 = false;
+    this.caps.subgroups8 = await probeSubgroups8(this);
+    return this.caps.subgroups8;
+  }
+
+  /** Sets caps.unrollLoops from a measurement (unrolling.ts); returns the measurement. */
+  async detectLoopUnrolling(): Promise<UnrollingMeasurement> {
+    const m = await measureUnrolling(this);
+    this.caps.unrollLoops = m.unrollLoops;
+    return m;
   }
 
   // ---- profiling ------------------------------------------------------------------------------------------
@@ -201,7 +205,7 @@ export class Runtime {
 
   /** Starts timing every dispatch (needs the adapter's 'timestamp-query' feature). */
   startProfile(): void {
-    if (!this.device.features.has('timestamp-query')) throw new GpuError("profiling needs the adapter's 'timestamp-query' feature");
+    if (!this.caps.timestampQuery) throw new GpuError("profiling needs the adapter's 'timestamp-query' feature");
     this.submit();
     this.profiler = new Profiler(this.device);
   }

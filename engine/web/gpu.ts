@@ -35,5 +35,6 @@ export async function initWebGpu(options: WebGpuOptions): Promise<Runtime> {
   const rt = new Runtime(device, describeAdapter(adapter), loadShader);
   setRuntime(rt);
   await rt.detectSubgroups();
+  await rt.detectLoopUnrolling(); // measured on every start: a page has no cache folder
   return rt;
 }

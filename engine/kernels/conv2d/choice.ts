@@ -34,7 +34,7 @@ const windowFits = (TM: number, stride: number, KW: number) => stride * (TM - 1)
 
 /** Output pixels per invocation: 16 for 4-column blocks where the window allows (not where loops are unrolled in the text), else 8. */
 export function rowsTM(TN: number, stride: number, KW: number): number {
-  return TN === 4 && windowFits(NARROW_TM, stride, KW) && !runtime().unrollLoops ? NARROW_TM : ROWS_TM;
+  return TN === 4 && windowFits(NARROW_TM, stride, KW) && !runtime().caps.unrollLoops ? NARROW_TM : ROWS_TM;
 }
 
 /**
@@ -43,7 +43,7 @@ export function rowsTM(TN: number, stride: number, KW: number): number {
  * segment's input window within 32 values, and one column block of weights within a uniform binding.
  */
 export function rowsFit(KH: number, KW: number, R: number, stride: number, Wo: number): boolean {
-  const strideOk = stride === 1 || (KW >= stride && !runtime().unrollLoops);
+  const strideOk = stride === 1 || (KW >= stride && !runtime().caps.unrollLoops);
   const weightsFit = KH * KW * R * ROWS_TN * 4 <= UNIFORM_BYTES;
   return strideOk && Wo >= ROWS_TM && KW <= ROWS_KMAX && windowFits(ROWS_TM, stride, KW) && weightsFit;
 }
@@ -75,7 +75,7 @@ export function inputGradPasses(g: Geometry): { pass: RowsPass; py: number }[] |
     const mirror = { ay: g.KH - 1, sy: -1, ax: g.KW - 1, sx: -1 };
     return [{ py: 0, pass: { ...common, Ho: g.H, KH: g.KH, padY, padX, mirror } }];
   }
-  if (UP_TM % S !== 0 || runtime().unrollLoops || upWindow(S, g.pad, g.KW) > 32) return null;
+  if (UP_TM % S !== 0 || runtime().caps.unrollLoops || upWindow(S, g.pad, g.KW) > 32) return null;
   const passes: { pass: RowsPass; py: number }[] = [];
   for (let py = 0; py < S && py < g.H; py++) {
     const ky0 = (py + g.pad) % S;
@@ -99,7 +99,7 @@ export function usesRowKernel(g: Geometry, pass: 'forward' | 'input-grad'): bool
  * workgroup of row blocks (KH · Cin/4 ≥ 8), and a driver that unrolls loops itself.
  */
 export function usesWgradRows(g: Geometry): boolean {
-  return g.KW <= 3 && g.KH * Math.ceil(g.Cin / 4) >= 8 && !runtime().unrollLoops;
+  return g.KW <= 3 && g.KH * Math.ceil(g.Cin / 4) >= 8 && !runtime().caps.unrollLoops;
 }
 
 /**

@@ -14,7 +14,7 @@ import { elementGrid } from '../grid.ts';
 import { shapeStr } from '../shapes.ts';
 import { wgradSplits } from './choice.ts';
 import type { Geometry } from './geometry.ts';
-import { sumSlices } from './weight_grad.ts';
+import { sumSlices } from '../splitk.ts';
 
 /** How the kernels read their operands: vec4 arrays (C % 4 = 0) or scalars. */
 const IO = { vec4: ['conv2d_dw_vec4.wgsl'], scalar: ['conv2d_dw_scalar.wgsl'] };

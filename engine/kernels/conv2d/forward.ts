@@ -6,6 +6,9 @@ import { Tensor } from '../../tensor.ts';
 import { packVec4 } from '../matmul.ts';
 import { shapeStr } from '../shapes.ts';
 import { GEMM_B_VARIANTS, gemmVariant, tileFor } from '../tiles.ts';
+import { familyFor } from '../ladder/family.ts';
+import { convForwardNaive } from '../ladder/naive.ts';
+import { convForwardTiled } from '../ladder/tiled.ts';
 import { usesRowKernel } from './choice.ts';
 import { rowGroups, type Geometry } from './geometry.ts';
 import { convRows } from './rows.ts';
@@ -21,8 +24,11 @@ const CONV_FWD = kernel({
   constants: ['TM', 'TN', 'WG'],
 });
 
-/** y = conv2d(x, w) + bias for a checked geometry. */
+/** y = conv2d(x, w) + bias for a checked geometry, on the family of kernels chosen for its shape (ladder/family.ts). */
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
+  const family = familyFor('conv_fwd', [g.N * g.Ho * g.Wo, g.Cout, g.KH * g.KW * g.Cin]);
+  if (family === 'naive') return convForwardNaive(x, w, bias, g);
+  if (family === 'tiled') return convForwardTiled(x, w, bias, g);
   if (usesRowKernel(g, 'forward')) {
     const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, padY: g.pad, padX: g.pad, stride: g.stride };
     return convRows(x, w, bias, d, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);

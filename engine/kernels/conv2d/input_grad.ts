@@ -8,6 +8,9 @@ import { filled } from '../elementwise.ts';
 import { packVec4 } from '../matmul.ts';
 import { shapeStr } from '../shapes.ts';
 import { GEMM_B_VARIANTS, gemmVariant, tileFor } from '../tiles.ts';
+import { familyFor } from '../ladder/family.ts';
+import { convInputGradNaive } from '../ladder/naive.ts';
+import { convInputGradTiled } from '../ladder/tiled.ts';
 import { inputGradPasses } from './choice.ts';
 import { rowGroups, type Geometry } from './geometry.ts';
 import { convRows } from './rows.ts';
@@ -23,8 +26,11 @@ const CONV_DGRAD = kernel({
   constants: ['TM', 'TN', 'WG', 'STRIDE'],
 });
 
-/** dX for dY and weights w of a checked geometry. */
+/** dX for dY and weights w of a checked geometry, on the family of kernels chosen for its shape (ladder/family.ts). */
 export function conv2dInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
+  const family = familyFor('conv_dgrad', [g.N * g.H * g.W, g.Cin, g.KH * g.KW * g.Cout]);
+  if (family === 'naive') return convInputGradNaive(dy, w, g);
+  if (family === 'tiled') return convInputGradTiled(dy, w, g);
   const passes = inputGradPasses(g);
   if (!passes) return conv2dInputGradGemm(dy, w, g);
   const dx = new Tensor([g.N, g.H, g.W, g.Cin]);

@@ -74,7 +74,7 @@ export function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass,
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
   for (let b = 0; b < blocks; b++) {
     rt.launch(ROWS, {
-      variant: rt.subgroups8 ? 'subgroup' : 'uniform',
+      variant: rt.caps.subgroups8 ? 'subgroup' : 'uniform',
       constants: { TM, TN, WG, KW: d.KW, STRIDE: d.stride, ...(d.up ? { UP: d.up.S, UPAD: d.up.pad } : {}) },
       unroll: true, // its tap loop is innermost, which Mesa would not unroll (conv2d_rows.wgsl says why)
       params: {

@@ -5,10 +5,13 @@
 
 import { runtime, kernel } from '../../runtime/index.ts';
 import { Tensor } from '../../tensor.ts';
-import { elementGrid } from '../grid.ts';
 import { packVec4 } from '../matmul.ts';
 import { shapeStr } from '../shapes.ts';
+import { sumSlices } from '../splitk.ts';
 import { GEMM_B_VARIANTS, gemmVariant, tileFor } from '../tiles.ts';
+import { familyFor } from '../ladder/family.ts';
+import { convWeightGradNaive } from '../ladder/naive.ts';
+import { convWeightGradTiled } from '../ladder/tiled.ts';
 import { usesWgradRows, wgradSplits } from './choice.ts';
 import type { Geometry } from './geometry.ts';
 
@@ -33,33 +36,17 @@ const WGRAD_GEMM = kernel({
   constants: ['TM', 'TN', 'WG'],
 });
 
-const SPLITK_REDUCE = kernel({
-  shader: 'splitk_reduce.wgsl',
-  params: { n: 'u32', splits: 'u32' },
-  bindings: ['partial', 'out'],
-});
-
-/** dW for input x and output gradient dy of a checked geometry. */
+/** dW for input x and output gradient dy of a checked geometry, on the family of kernels chosen for its shape (ladder/family.ts). */
 export function conv2dWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
+  const family = familyFor('conv_wgrad', [g.KH * g.KW * g.Cin, g.Cout, g.N * g.Ho * g.Wo]);
+  if (family === 'naive') return convWeightGradNaive(x, dy, g);
+  if (family === 'tiled') return convWeightGradTiled(x, dy, g);
   return usesWgradRows(g) ? conv2dWeightGradRows(x, dy, g) : conv2dWeightGradGemm(x, dy, g);
 }
 
 /** Sums the per-slice partial results [slices, KH·KW·Cin·Cout] in a fixed order. */
 function reduceSlices(partial: Tensor, g: Geometry, slices: number): Tensor {
   return sumSlices(partial, [g.KH, g.KW, g.Cin, g.Cout], slices);
-}
-
-/** Sums partial results [slices, …shape] over the slices in a fixed order, into a new tensor of `shape`; frees partial. */
-export function sumSlices(partial: Tensor, shape: number[], slices: number): Tensor {
-  const dw = new Tensor(shape);
-  runtime().launch(SPLITK_REDUCE, {
-    params: { n: dw.size, splits: slices },
-    buffers: { partial: partial.buffer, out: dw.buffer },
-    workgroups: elementGrid(dw.size),
-    label: 'conv2d weight-grad reduce',
-  });
-  partial.dispose();
-  return dw;
 }
 
 /** Channels padded to a multiple of 4 for vec4 loads (a copy only for odd channel counts, e.g. an RGB input). */
