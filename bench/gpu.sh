@@ -2,7 +2,8 @@
 # The benchmark run for a lent GPU machine (see ../shared/gpu.md): it has no network and no npm, so everything
 # comes from .gpu/ (made here by scripts/gpu-pack.sh). One call does it all and prints a table last:
 #   1. unpack node, node_modules and the Vulkan loader; a probe (the adapter Dawn sees, or the ICD files if none)
-#   2. our kernels against TensorFlow.js WebGPU on the same device (bench/run.ts --json)
+#   2. our kernels against TensorFlow.js WebGPU on the same device (bench/run.ts --json); then the kernel ladder
+#      (bench/ladder.ts: naive / tiled / cpu per pass, the winners cached for step 3)
 #   3. training steps of ResNet-8 / ResNet-20 at batch 64 and 128: ours (bench/train_step.ts) and PyTorch eager on
 #      the same card (bench/pytorch_step.py)
 # Logs and JSON lines go to $OUT (the device tool's output folder; /tmp/gpu-out otherwise).
@@ -49,7 +50,12 @@ RUN_ARGS=(--json); STEPS=20; BATCHES="64 128"
 if [ -n "${GPU_QUICK:-}" ]; then RUN_ARGS=(--json --quick --cases matmul-256,train-resnet8); STEPS=3; BATCHES=64; fi
 timeout 900 $TSX bench/run.ts "${RUN_ARGS[@]}" > "$OUT/run.jsonl" 2> "$OUT/run.err" || log "bench/run.ts failed (run.err)"
 
-# 3. Training steps at batch 64 and 128: ours, then PyTorch eager on the same card.
+# 2b. The kernel ladder (docs/kernel-ladder.md): every family per pass; --save caches the winners for this
+#     adapter, so the training steps below run on the families measured fastest here.
+LADDER_ARGS=(--json --save --batch 64); [ -n "${GPU_QUICK:-}" ] && LADDER_ARGS+=(--quick)
+timeout 600 $TSX bench/ladder.ts "${LADDER_ARGS[@]}" > "$OUT/ladder.jsonl" 2> "$OUT/ladder.err" || log "bench/ladder.ts failed (ladder.err)"
+
+# 3. Training steps at batch 64 and 128 (on the measured families): ours, then PyTorch eager on the same card.
 for b in $BATCHES; do
   timeout 600 $TSX bench/train_step.ts --json --batch "$b" --steps "$STEPS" --models resnet8,resnet20 \
     >> "$OUT/train.jsonl" 2>> "$OUT/train.err" || log "train_step batch $b failed (train.err)"
@@ -70,6 +76,7 @@ const lines = (f) => fs.existsSync(process.argv[1] + "/" + f) ? fs.readFileSync(
 const row = (a, b, c, d) => console.log(String(a).padEnd(34), String(b).padStart(12), String(c).padStart(12), String(d).padStart(9));
 row("case", "ours", "reference", "ratio");
 for (const r of lines("run.jsonl")) row(r.case, (+r.ours).toPrecision(4), r.tfjs == null ? "-" : (+r.tfjs).toPrecision(4) + " tfjs", r.ratio == null ? "-" : r.ratio.toFixed(2) + "x");
+for (const r of lines("ladder.jsonl")) row(r.case, r.gflops[r.best].toFixed(1) + " " + r.best, Object.entries(r.gflops).filter(([f]) => f !== r.best).map(([f, g]) => f + " " + g.toFixed(1)).join(" "), "GFLOP/s");
 const torch = lines("pytorch.jsonl");
 for (const r of lines("train.jsonl")) {
   const t = torch.find((p) => p.model === r.model && p.batch === r.batch);

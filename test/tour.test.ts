@@ -5,6 +5,7 @@ import { expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { liveTensorCount } from '../engine/index.ts';
+import { setFamilies } from '../engine/kernels/ladder/family.ts';
 import { firstSteps } from '../docs/tour/first-steps.ts';
 import { gpuReady } from './gpu.ts';
 
@@ -33,4 +34,17 @@ it('trains: the loss falls, with the launches the tour counts, and a step leaks 
   // gradients, and the inputs x and y.
   expect(afterShort - before).toBe(14);
   expect(afterLong - afterShort).toBe(14);
+});
+
+it('the ladder’s first rung runs the tour too: the same losses, the network in 5 launches instead of 9 and the backward in 8 instead of 10 (nothing packed)', async () => {
+  await gpuReady;
+  const fast = await firstSteps(5, false);
+  setFamilies({ matmul: 'naive' });
+  try {
+    const naive = await firstSteps(5, false);
+    naive.losses.forEach((l, i) => expect(l).toBeCloseTo(fast.losses[i], 5));
+    expect(naive.launches).toEqual({ forward: 7, backward: 8, update: 4 });   // forward: 5 + the loss's 2
+  } finally {
+    setFamilies({});
+  }
 });
