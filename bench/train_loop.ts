@@ -1,7 +1,7 @@
 // Our engine's training step on CIFAR-shaped random data, and how it is timed — shared by bench/train_step.ts
 // and bench/run.ts (the comparison with TensorFlow.js), so both report the same thing.
 //
-// A step is the trainer's own (dgkd/train/step.ts) with the CE objective: forward, softmax cross-entropy,
+// A step is the trainer's own (dgkd/fit/step.ts) with the CE objective: forward, softmax cross-entropy,
 // backward, SGD with momentum and weight decay, all encoded without waiting; the loss is queued for readback
 // (Runtime.readLater). Steps are timed paced as the trainer paces itself: one step in flight, the previous
 // step's loss read back while the next one runs.
@@ -11,7 +11,7 @@ import type { PendingRead } from '../engine/runtime/index.ts';
 import { SGD } from '../engine/nn/index.ts';
 import { createModel } from '../dgkd/models/index.ts';
 import { CrossEntropy } from '../dgkd/methods/kd.ts';
-import { trainStep } from '../dgkd/train/step.ts';
+import { trainStep } from '../dgkd/fit/step.ts';
 
 export interface TrainStep {
   /** Encodes one training step and queues its loss for readback; nothing waits. */

@@ -12,8 +12,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { QUEUE_NAME, checkRedis, connectionOptions, type StageJob } from './queue/connection.ts';
-import { BAD_INPUT, DIVERGED } from './queue/coordinator.ts';
-import { UsageError } from './options.ts';
+import { EXIT, failureReason } from './errors.ts';
+import { UsageError } from './settings/options.ts';
 import { badInputMessage } from './bad_input.ts';
 
 const USAGE = `Usage: tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--concurrency N] [--stall-seconds S]
@@ -62,8 +62,8 @@ function trainInChild(job: StageJob, store: string): Promise<string> {
       children.delete(child);
       const o = outcome ?? { code: code ?? 1, message: `the stage process ended (${signal ?? `exit ${code}`})` };
       if (o.code === 0) done(o.message);
-      else if (o.code === 2) fail(new UnrecoverableError(`${BAD_INPUT}${o.message}`));
-      else if (o.code === 3) fail(new UnrecoverableError(`${DIVERGED}${o.message}`));
+      // Bad input and a diverged loss fail the same way on every retry: not retried.
+      else if (o.code === EXIT.badInput || o.code === EXIT.diverged) fail(new UnrecoverableError(failureReason(o.code, o.message)));
       else fail(new Error(o.message));
     });
     child.stdin!.end(JSON.stringify({ ...job, store }));

@@ -15,7 +15,7 @@ import { Rng, Tensor } from '../engine/index.ts';
 import { encodeSafetensors } from '../engine/io/safetensors.ts';
 import { stateDict } from '../engine/nn/index.ts';
 import { createModel } from '../dgkd/models/index.ts';
-import { modelStateOf } from '../dgkd/train/export.ts';
+import { modelStateOf } from '../dgkd/fit/export.ts';
 
 await initGpu(gpuOptionsFromEnv());
 const specs = process.argv.slice(2).length

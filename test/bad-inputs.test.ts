@@ -295,14 +295,14 @@ describe('one notion of bad input', () => {
     const { BadInput } = await import('../dgkd/errors.ts');
     const { badInputMessage } = await import('../dgkd/bad_input.ts');
     const classes = [
-      (await import('../dgkd/options.ts')).UsageError,
+      (await import('../dgkd/settings/options.ts')).UsageError,
       (await import('../dgkd/data/dataset.ts')).DataError,
       (await import('../dgkd/data/download.ts')).DownloadError,
-      (await import('../dgkd/train/checkpoint.ts')).CheckpointError,
+      (await import('../dgkd/fit/checkpoint.ts')).CheckpointError,
       (await import('../dgkd/models/registry.ts')).UnknownArchitectureError,
       (await import('../dgkd/methods/attention_pairs.ts')).AttentionMatchError,
       (await import('../dgkd/methods/fitnets.ts')).HintMatchError,
-      (await import('../dgkd/run_folder.ts')).RunStateError,
+      (await import('../dgkd/experiment/folders.ts')).RunStateError,
       (await import('../dgkd/queue/connection.ts')).QueueError,
     ];
     for (const C of classes) {

@@ -7,9 +7,9 @@ import { beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quickConfig, type ExperimentConfig } from '../dgkd/config.ts';
-import { runExperiment } from '../dgkd/pipeline.ts';
-import { stageDir } from '../dgkd/stage_dir.ts';
+import { quickConfig, type ExperimentConfig } from '../dgkd/settings/config.ts';
+import { runExperiment } from '../dgkd/experiment/run.ts';
+import { stageDir } from '../dgkd/experiment/folders.ts';
 import { gpuReady } from './gpu.ts';
 
 beforeAll(async () => {

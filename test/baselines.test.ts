@@ -10,9 +10,9 @@ import { attentionTransfer } from '../dgkd/methods/at.ts';
 import { FitNets, HintRegressor, HintMatchError, planHint } from '../dgkd/methods/fitnets.ts';
 import { RelationalKd, rkdTerms, smoothL1 } from '../dgkd/methods/rkd.ts';
 import { matchAttentionGroups } from '../dgkd/methods/attention_pairs.ts';
-import { cifar10GapConfig, quickConfig } from '../dgkd/config.ts';
-import { settingsDiff } from '../dgkd/run_folder.ts';
-import { planStages } from '../dgkd/pipeline.ts';
+import { cifar10GapConfig, quickConfig } from '../dgkd/settings/config.ts';
+import { settingsDiff } from '../dgkd/experiment/folders.ts';
+import { planStages } from '../dgkd/experiment/plan.ts';
 import { createModel } from '../dgkd/models/index.ts';
 import { gpuReady, labelsUp } from './gpu.ts';
 

@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quickConfig } from '../dgkd/config.ts';
-import { runExperiment } from '../dgkd/pipeline.ts';
+import { quickConfig } from '../dgkd/settings/config.ts';
+import { runExperiment } from '../dgkd/experiment/run.ts';
 import { AttentionMatchError, matchAttentionGroups } from '../dgkd/methods/attention_pairs.ts';
 import { gpuReady } from './gpu.ts';
 

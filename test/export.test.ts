@@ -7,8 +7,8 @@ import { resolve } from 'node:path';
 import { expectedShapes } from '../engine/nn/index.ts';
 import type { SafetensorsTensor } from '../engine/io/safetensors.ts';
 import { createModel } from '../dgkd/models/index.ts';
-import { MOMENTUM_PREFIX } from '../dgkd/train/checkpoint.ts';
-import { modelStateOf } from '../dgkd/train/export.ts';
+import { MOMENTUM_PREFIX } from '../dgkd/fit/checkpoint.ts';
+import { modelStateOf } from '../dgkd/fit/export.ts';
 import { gpuReady } from './gpu.ts';
 
 const fixture: Record<string, [string, number[]][]> = JSON.parse(

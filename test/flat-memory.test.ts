@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { runtime, scale, softmaxCrossEntropy, tensor } from '../engine/index.ts';
 import { createModel } from '../dgkd/models/index.ts';
 import { makeSynthetic, TAKD_NORMALISATION } from '../dgkd/data/index.ts';
-import { fit } from '../dgkd/train/trainer.ts';
-import { Progress } from '../dgkd/train/progress.ts';
+import { fit } from '../dgkd/fit/trainer.ts';
+import { Progress } from '../dgkd/fit/progress.ts';
 import type { Objective, StepInputs } from '../dgkd/methods/objective.ts';
 import { gpuReady } from './gpu.ts';
 

@@ -108,8 +108,8 @@ print(json.dumps(m.eval()(x).detach().numpy().ravel().tolist()))
 import { initGpu } from './engine/node/dawn.ts';
 import { Tensor } from './engine/index.ts';
 import { createModel } from './dgkd/models/index.ts';
-import { applyCheckpoint } from './dgkd/train/checkpoint.ts';
-import { readKeptModel } from './dgkd/kept_models.ts';
+import { applyCheckpoint } from './dgkd/fit/checkpoint.ts';
+import { readKeptModel } from './dgkd/experiment/kept_models.ts';
 import { TAKD_NORMALISATION } from './dgkd/data/index.ts';
 await initGpu({ log: false });
 const k = readKeptModel(${JSON.stringify(file)}, { flag: '--teacher-checkpoint', arch: 'plain4', numClasses: 10, inputSize: 32, inputChannels: 3, normalisation: TAKD_NORMALISATION });

@@ -8,13 +8,14 @@ const root = resolve(import.meta.dirname, '..');
 
 /** Layer of a path relative to dgkd/, by the first rule that matches. */
 const LAYERS: [string, RegExp][] = [
-  ['foundations', /^(errors|fs_errors|locks|stats|gpu_options)\.ts$/],
+  ['foundations', /^(errors|bad_input|fs_errors|locks|stats|gpu_options)\.ts$/],
   ['data and models', /^(data|models)\//],
   ['methods', /^methods\//],
-  ['training one model', /^train\//],
-  ['the experiment', /^(config|options|cli|sweep_axes|kept_models|stage_dir|run_folder|pipeline|report|plots|sweep|bad_input)\.ts$/],
+  ['training one model', /^fit\//],
+  ['settings', /^settings\//],
+  ['the experiment', /^experiment\//],
   ['the queue', /^queue\//],
-  ['entry points', /^(train|worker)\.ts$/],
+  ['entry points', /^(main|train|worker)\.ts$/],
 ];
 
 function files(dir: string): string[] {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noGrad, Rng, tensor, tidy } from '../engine/index.ts';
 import { createModel, ARCHITECTURES, UnknownArchitectureError } from '../dgkd/models/index.ts';
-import { saveCheckpoint, readCheckpoint, applyCheckpoint, CheckpointError } from '../dgkd/train/checkpoint.ts';
+import { saveCheckpoint, readCheckpoint, applyCheckpoint, CheckpointError } from '../dgkd/fit/checkpoint.ts';
 import { SGD } from '../engine/nn/index.ts';
 import { gpuReady } from './gpu.ts';
 

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createModel } from '../dgkd/models/index.ts';
-import { saveCheckpoint } from '../dgkd/train/checkpoint.ts';
+import { saveCheckpoint } from '../dgkd/fit/checkpoint.ts';
 import { gpuReady } from './gpu.ts';
 
 const root = resolve(import.meta.dirname, '..');

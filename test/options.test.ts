@@ -1,13 +1,13 @@
-// The option table (dgkd/options.ts) is the single source of flags and config keys: for every option, a value
+// The option table (dgkd/settings/options.ts) is the single source of flags and config keys: for every option, a value
 // given as a flag and the same value from a config file give the same settings, and a bad value is refused by
 // both with the same reason (the file's message naming the file and the key).
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from '../dgkd/cli.ts';
-import type { SweepGrid } from '../dgkd/sweep_axes.ts';
-import { EXPERIMENT_OPTIONS } from '../dgkd/options.ts';
+import { parseArgs } from '../dgkd/settings/cli.ts';
+import type { SweepGrid } from '../dgkd/settings/sweep_axes.ts';
+import { EXPERIMENT_OPTIONS } from '../dgkd/settings/options.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgkd-options-'));
 const BASE = ['--preset', 'paper', '--dataset', 'synthetic'];

@@ -3,8 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quickConfig, type ExperimentConfig } from '../dgkd/config.ts';
-import { planStages, runExperiment } from '../dgkd/pipeline.ts';
+import { quickConfig, type ExperimentConfig } from '../dgkd/settings/config.ts';
+import { planStages } from '../dgkd/experiment/plan.ts';
+import { runExperiment } from '../dgkd/experiment/run.ts';
 import { gpuReady } from './gpu.ts';
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 // The paired tests of the report (dgkd/stats.ts) against textbook values and a numerical integration.
 import { expect, it } from 'vitest';
 import { incompleteBeta, pairedTTest, signTest } from '../dgkd/stats.ts';
-import { formatComparisons, pairedComparisons, type SeedResult } from '../dgkd/report.ts';
+import { formatComparisons, pairedComparisons, type SeedResult } from '../dgkd/experiment/report.ts';
 
 /** Two-sided p of Student's t by integrating its density (Simpson, on a substitution that makes the tail finite). */
 function tTwoSidedNumeric(t: number, df: number): number {

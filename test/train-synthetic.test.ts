@@ -5,8 +5,8 @@ import { beforeAll, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quickConfig } from '../dgkd/config.ts';
-import { runExperiment } from '../dgkd/pipeline.ts';
+import { quickConfig } from '../dgkd/settings/config.ts';
+import { runExperiment } from '../dgkd/experiment/run.ts';
 import { gpuReady } from './gpu.ts';
 
 beforeAll(async () => {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Tensor } from '../engine/index.ts';
 import { createModel } from '../dgkd/models/index.ts';
 import { makeSynthetic, TAKD_NORMALISATION, DataLoader } from '../dgkd/data/index.ts';
-import { bankLogitsOf, fit, type Recipe } from '../dgkd/train/trainer.ts';
-import { Progress } from '../dgkd/train/progress.ts';
+import { bankLogitsOf, fit, type Recipe } from '../dgkd/fit/trainer.ts';
+import { Progress } from '../dgkd/fit/progress.ts';
 import { Distillation } from '../dgkd/methods/kd.ts';
 import { gpuReady } from './gpu.ts';
 

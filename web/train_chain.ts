@@ -1,6 +1,6 @@
 // The demo's training, in the worker: a teacher, an assistant and students trained with NOKD, KD, TAKD and DGKD
 // on the built-in dataset generated in the page, each stage reporting every step and epoch. The same engine,
-// models, objectives and training step as the command line (dgkd/train/step.ts); only files and checkpoints are
+// models, objectives and training step as the command line (dgkd/fit/step.ts); only files and checkpoints are
 // left out.
 
 import { Rng, runtime } from '../engine/index.ts';
@@ -12,10 +12,10 @@ import { makeSynthetic } from '../dgkd/data/synthetic.ts';
 import type { Dataset } from '../dgkd/data/dataset.ts';
 import { CrossEntropy, Distillation } from '../dgkd/methods/kd.ts';
 import type { Objective } from '../dgkd/methods/objective.ts';
-import { evaluate, logitsOf } from '../dgkd/train/evaluate.ts';
-import { LossWatch } from '../dgkd/train/loss_watch.ts';
-import { learningRate } from '../dgkd/train/schedule.ts';
-import { gatherRows, trainStep } from '../dgkd/train/step.ts';
+import { evaluate, logitsOf } from '../dgkd/fit/evaluate.ts';
+import { LossWatch } from '../dgkd/fit/loss_watch.ts';
+import { learningRate } from '../dgkd/fit/schedule.ts';
+import { gatherRows, trainStep } from '../dgkd/fit/step.ts';
 import type { DemoConfig, FromWorker, ResultRow } from './protocol.ts';
 
 export interface Control {

@@ -3,7 +3,7 @@ the test to compare with ours. Needs torch and numpy only (Debian's python3-torc
 scripts/setup-torch.sh installs them). Files are safetensors; metadata values are strings. One thread.
 
     python3 dgkd/pytorch/parity.py train IN OUT
-        IN: a model export (the state dict as dgkd/train/export.ts writes it; metadata arch, numClasses), the
+        IN: a model export (the state dict as dgkd/fit/export.ts writes it; metadata arch, numClasses), the
         batches `input.batch.<i>.x` (float32 [B, C, H, W]) and `input.batch.<i>.y` (int32 [B]), and the metadata
         lr, momentum, weight_decay, nesterov ("true"/"false") and steps. Trains with torch.optim.SGD, the model in
         train mode, mean cross-entropy, float32. OUT: `loss` (float32 [steps], each step's loss before its

@@ -2,8 +2,8 @@
 // named (BullMQ itself would retry for ever), and the names both sides agree on.
 
 import { Redis, type RedisOptions } from 'ioredis';
-import type { ExperimentConfig } from '../config.ts';
-import type { Stage } from '../pipeline.ts';
+import type { ExperimentConfig } from '../settings/config.ts';
+import type { Stage } from '../experiment/plan.ts';
 import { BadInput } from '../errors.ts';
 
 export const QUEUE_NAME = 'dgkd-stages';

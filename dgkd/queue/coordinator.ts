@@ -9,17 +9,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import type { ExperimentConfig } from '../config.ts';
-import type { Stage, StageExecutor } from '../pipeline.ts';
-import { stageDir } from '../stage_dir.ts';
-import { Interrupted } from '../train/trainer.ts';
+import type { ExperimentConfig } from '../settings/config.ts';
+import type { Stage } from '../experiment/plan.ts';
+import type { StageExecutor } from '../experiment/run.ts';
+import { stageDir } from '../experiment/folders.ts';
+import { Interrupted } from '../fit/trainer.ts';
 import { QUEUE_NAME, QueueError, connectionOptions, type StageJob } from './connection.ts';
-import type { QueueSettings } from '../options.ts';
+import { EXIT, exitCodeOfReason } from '../errors.ts';
+import type { QueueSettings } from '../settings/options.ts';
 
-/** Marks a failure the worker judged to be bad input: retrying cannot help (worker.ts). */
-export const BAD_INPUT = 'bad input: ';
-/** Marks a stage whose loss diverged: deterministic, so not retried either. */
-export const DIVERGED = 'diverged: ';
 
 /** Stages that failed (and those that could not run because a stage they learn from failed). */
 export class StageFailures extends Error {
@@ -179,7 +177,9 @@ export function queueExecutor(q: QueueSettings, cfg: ExperimentConfig, signal: {
     if (failed.size) {
       const lines = [...failed].map(([key, why]) => `  ${byKey.get(key)!.name}: ${why}`);
       const reasons = [...failed.values()];
-      const exitCode = reasons.some((why) => why.startsWith(BAD_INPUT)) ? 2 : reasons.some((why) => why.startsWith(DIVERGED)) ? 3 : 1;
+      // Bad input outranks a diverged loss, which outranks anything else: the status a run in one process would give.
+      const codes = reasons.map(exitCodeOfReason);
+      const exitCode = [EXIT.badInput, EXIT.diverged].find((c) => codes.includes(c)) ?? EXIT.unexpected;
       throw new StageFailures(`${failed.size} of ${stages.length} stages failed:\n${lines.join('\n')}`, exitCode);
     }
     return trained;

@@ -8,11 +8,13 @@
 import { initGpu } from '../../engine/node/dawn.ts';
 import { gpuOptionsFromEnv } from '../gpu_options.ts';
 import { GpuError } from '../../engine/index.ts';
-import { loadData, runStage } from '../pipeline.ts';
-import { Progress } from '../train/progress.ts';
-import { Interrupted, NonFiniteLossError } from '../train/trainer.ts';
+import { loadData } from '../experiment/data.ts';
+import { runStage } from '../experiment/stage.ts';
+import { Progress } from '../fit/progress.ts';
+import { Interrupted, NonFiniteLossError } from '../fit/trainer.ts';
 import { badInputMessage } from '../bad_input.ts';
 import type { StageJob } from './connection.ts';
+import { EXIT } from '../errors.ts';
 
 /** Tells the worker how the stage ended, then exits (the GPU device would keep the process alive otherwise). */
 const report = (code: number, message: string) => {
@@ -39,8 +41,8 @@ async function main(): Promise<void> {
 main().catch((e: unknown) => {
   const err = e as Error;
   const badInput = badInputMessage(err);
-  if (badInput !== null) report(2, badInput);
-  else if (err instanceof NonFiniteLossError) report(3, err.message);
+  if (badInput !== null) report(EXIT.badInput, badInput);
+  else if (err instanceof NonFiniteLossError) report(err.exitCode, err.message);
   else if (err instanceof Interrupted) report(143, err.message);
-  else report(1, err instanceof GpuError ? err.message : (err?.stack ?? String(e)));
+  else report(EXIT.unexpected, err instanceof GpuError ? err.message : (err?.stack ?? String(e)));
 });

@@ -1,7 +1,7 @@
 // SVG figures, written by hand (no plotting dependency): learning curves with mean ± std bands across seeds,
 // and a heat map for hyperparameter sweeps.
 
-import type { EpochMetrics } from './train/trainer.ts';
+import type { EpochMetrics } from '../fit/trainer.ts';
 
 /** One method's history on one seed. */
 export interface Curve {

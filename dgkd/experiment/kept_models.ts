@@ -11,10 +11,13 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { decodeSafetensors, SafetensorsError } from '../engine/io/safetensors.ts';
-import { CheckpointError, applyCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './train/checkpoint.ts';
-import { TAKD_NORMALISATION, type Normalisation } from './data/index.ts';
-import { canonicalName, createModel } from './models/index.ts';
+import { decodeSafetensors, SafetensorsError } from '../../engine/io/safetensors.ts';
+import { CheckpointError, applyCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from '../fit/checkpoint.ts';
+import { TAKD_NORMALISATION, type Normalisation } from '../data/index.ts';
+import { canonicalName, createModel } from '../models/index.ts';
+import type { ExperimentConfig } from '../settings/config.ts';
+import { type Data, dataSettings } from './data.ts';
+import type { KeptModels, Stage } from './plan.ts';
 
 export interface KeptModel {
   /** The flag that named it (for messages) and the file. */
@@ -137,4 +140,36 @@ export function checkHeldOutParts(kept: KeptModel, run: Record<string, unknown>)
         'it may have trained on images this run validates or tests on',
     );
   }
+}
+
+const keptWanted = (flag: string, arch: string, data: Data) => ({
+  flag, arch, numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels, normalisation: TAKD_NORMALISATION,
+});
+
+/** A kept stage's file, read again where it is used (a queue worker reads it too), and still the file planned with. */
+export function keptFile(stage: Stage, data: Data): KeptModel {
+  const k = readKeptModel(stage.kept!.path, keptWanted(`${stage.name}:`, stage.arch, data));
+  if (k.sha256 !== stage.kept!.sha256) throw new CheckpointError(`${stage.kept!.path} changed since this run was planned (sha256 ${k.sha256.slice(0, 16)}…, expected ${stage.kept!.sha256.slice(0, 16)}…)`);
+  return k;
+}
+
+/** The models given as files (--teacher-checkpoint, --assistant-checkpoints), checked against the run. */
+export function readKeptModels(cfg: ExperimentConfig, data: Data): KeptModels {
+  const kept: KeptModels = {};
+  const read = (flag: string, path: string, arch: string) => {
+    const k = readKeptModel(path, keptWanted(flag, arch, data));
+    checkHeldOutParts(k, dataSettings(cfg));
+    return k;
+  };
+  if (cfg.teacherCheckpoint) kept.teacher = read('--teacher-checkpoint', cfg.teacherCheckpoint, cfg.teacher);
+  if (cfg.assistantCheckpoints?.length) {
+    if (cfg.assistantCheckpoints.length !== cfg.assistants.length) {
+      throw new CheckpointError(
+        `--assistant-checkpoints: ${cfg.assistantCheckpoints.length} file${cfg.assistantCheckpoints.length === 1 ? '' : 's'} for ` +
+          `${cfg.assistants.length} assistant${cfg.assistants.length === 1 ? '' : 's'} (${cfg.assistants.join(', ') || 'none'}): give one per assistant, largest first`,
+      );
+    }
+    kept.assistants = cfg.assistantCheckpoints.map((p, i) => read('--assistant-checkpoints', p, cfg.assistants[i]));
+  }
+  return kept;
 }

@@ -1,4 +1,7 @@
-// Guards for a run's folders before anything trains: nothing an earlier run left is lost or silently mixed in.
+// Where results live, and the guards on them. A run writes its reports to <out>/<name>/; a stage's checkpoints,
+// metrics and done.json live in the store, <store>/_cache/<stage key>/ (the store being --store, else --out),
+// keyed by what decides the stage's result, so a stage trained once is found by every run (and every queue
+// worker) that needs it. Before anything trains, nothing an earlier run left is lost or silently mixed in:
 //  - a stage interrupted earlier (a checkpoint but no done.json) is never thrown away without --resume;
 //  - --resume continues only the same experiment: changed settings are listed and refused;
 //  - an earlier finished run of the same name keeps its reports (moved to previous/<time>/), since this run
@@ -6,13 +9,18 @@
 
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentConfig } from './config.ts';
-import { readCheckpoint } from './train/checkpoint.ts';
-import { LAST } from './train/trainer.ts';
-import { stageDir, stageLockPath } from './stage_dir.ts';
-import { describeHolder, liveHolder, tryLock, type Lock } from './locks.ts';
-import type { Progress } from './train/progress.ts';
-import { BadInput } from './errors.ts';
+import type { ExperimentConfig } from '../settings/config.ts';
+import { readCheckpoint } from '../fit/checkpoint.ts';
+import { LAST } from '../fit/trainer.ts';
+import { describeHolder, liveHolder, tryLock, type Lock } from '../locks.ts';
+import type { Progress } from '../fit/progress.ts';
+import { BadInput } from '../errors.ts';
+
+/** A stage's folder in the store: every path to a stage's files goes through here (the one place an object store would plug in). */
+export const stageDir = (cfg: Pick<ExperimentConfig, 'out' | 'store'>, key: string) => join(cfg.store ?? cfg.out, '_cache', key);
+
+/** The lock of a stage being trained (locks.ts): beside the stages, so a stage folder removed and made again keeps it. */
+export const stageLockPath = (cfg: Pick<ExperimentConfig, 'out' | 'store'>, key: string) => join(cfg.store ?? cfg.out, '_locks', `${key}.lock`);
 
 export class RunStateError extends BadInput {
   override name = 'RunStateError';

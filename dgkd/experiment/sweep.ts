@@ -5,15 +5,15 @@
 // heatmap.svg (mean test accuracy at the best validation epoch per cell).
 
 import { join } from 'node:path';
-import type { ExperimentConfig } from './config.ts';
-import { setPath } from './options.ts';
-import { runExperiment, type StageExecutor, type Variant } from './pipeline.ts';
-import { writeFileAtomic } from './train/atomic.ts';
+import type { ExperimentConfig } from '../settings/config.ts';
+import { setPath } from '../settings/options.ts';
+import { runExperiment, type StageExecutor, type Variant } from './run.ts';
+import { writeFileAtomic } from '../fit/atomic.ts';
 import { heatmapSvg } from './plots.ts';
 import type { Summary } from './report.ts';
-import { gridLabel, gridTag, type SweepGrid } from './sweep_axes.ts';
+import { gridLabel, gridTag, type SweepGrid } from '../settings/sweep_axes.ts';
 
-export type { SweepGrid } from './sweep_axes.ts';
+export type { SweepGrid } from '../settings/sweep_axes.ts';
 
 export async function runSweep(
   cfg: ExperimentConfig,

@@ -2,10 +2,10 @@
 // its help text. The table drives `--help`, flag parsing, config-file merging and validate(), so a value from a
 // config file is checked exactly like the same value given as a flag, and the help shows each preset's default.
 
-import { DATASET_NAMES } from './data/index.ts';
-import { checkArchitecture, UnknownArchitectureError } from './models/index.ts';
+import { DATASET_NAMES } from '../data/index.ts';
+import { checkArchitecture, UnknownArchitectureError } from '../models/index.ts';
 import { CHAIN_ROWS, COMPARE_BASES, COMPARE_NAMES, METHODS, PRESETS, TEACHER_LOSSES } from './config.ts';
-import { BadInput } from './errors.ts';
+import { BadInput } from '../errors.ts';
 
 /** What a coordinator is told about its queue on the command line (`--queue URL --queue-timeout S`). */
 export interface QueueSettings {

@@ -1,9 +1,9 @@
 // One experiment's settings, with the papers' defaults, and the presets. A JSON config file (--config) holds
 // the same fields; flags override it.
 
-import type { KlReduction } from '../engine/index.ts';
-import type { DropMode } from './methods/kd.ts';
-import type { ScheduleKind } from './train/schedule.ts';
+import type { KlReduction } from '../../engine/index.ts';
+import type { DropMode } from '../methods/kd.ts';
+import type { ScheduleKind } from '../fit/schedule.ts';
 
 export const METHODS = ['ce', 'kd', 'takd', 'dgkd', 'ctkd', 'dkd', 'dist', 'at', 'fitnets', 'rkd'] as const;
 export type Method = (typeof METHODS)[number];

@@ -4,9 +4,12 @@
 // run with the exact step named.
 
 import type { PendingRead } from '../../engine/runtime/index.ts';
+import { EXIT } from '../errors.ts';
 
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
+  /** The exit status of a command that stops on it (3), in one process or through the queue. */
+  readonly exitCode: number = EXIT.diverged;
 }
 
 /**

@@ -3,9 +3,9 @@
 // seeds). All written atomically, after every finished stage.
 
 import { join } from 'node:path';
-import { writeFileAtomic } from './train/atomic.ts';
+import { writeFileAtomic } from '../fit/atomic.ts';
 import { curvesSvg, type Curve } from './plots.ts';
-import { pairedTTest, signTest } from './stats.ts';
+import { pairedTTest, signTest } from '../stats.ts';
 
 export type { Curve } from './plots.ts';
 
