@@ -64,3 +64,15 @@ it('trains a student from the bank exactly as with the teachers run on the same 
   expect(diff).toBeLessThan(1e-4);
   teachers.forEach((t) => t.dispose());
 }, 60_000);
+
+it('a signal stops a long bank between batches, and the teacher is left as it was', async () => {
+  const { train } = makeSynthetic({ seed: 1, trainSize: 64, testSize: 8 });
+  const teacher = createModel('plain2', { numClasses: 10, seed: 4 });   // in training mode
+  let reads = 0;
+  const signal = { get stop() { return ++reads > 3; } };   // set during the fourth batch
+  await expect(bankLogitsOf(teacher, train, TAKD_NORMALISATION, 5, 16, signal)).rejects.toThrow(
+    /stopped while computing the view bank \(view 1 of 5\); it is computed again next time/,
+  );
+  expect(teacher.training).toBe(true);
+  teacher.dispose();
+});

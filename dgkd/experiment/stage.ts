@@ -96,7 +96,7 @@ export async function runStage(
           const from = stage.teachers[i];
           const key = `${from.key}/${bank}`;
           if (!logitCache.has(key)) {
-            logitCache.set(key, bank ? await viewBankLogits(cfg, from, t, data, bank, progress) : await logitsOf(t, data.train, TAKD_NORMALISATION));
+            logitCache.set(key, bank ? await viewBankLogits(cfg, from, t, data, bank, progress, signal) : await logitsOf(t, data.train, TAKD_NORMALISATION));
           }
           teacherLogits.push(logitCache.get(key)!);
         }
@@ -157,7 +157,15 @@ async function lockStage(cfg: ExperimentConfig, stage: Stage, progress: Progress
  * once, then kept in <store>/_bank/ for every later run, process and queue worker that trains from the same
  * teacher on the same data and bank (the file name says which; the bytes are checked by size).
  */
-async function viewBankLogits(cfg: ExperimentConfig, from: Stage, t: Classifier, data: Data, views: number, progress: Progress): Promise<Float32Array> {
+async function viewBankLogits(
+  cfg: ExperimentConfig,
+  from: Stage,
+  t: Classifier,
+  data: Data,
+  views: number,
+  progress: Progress,
+  signal: { stop: boolean },
+): Promise<Float32Array> {
   const identity = createHash('sha256').update(JSON.stringify({ data: dataSettings(cfg), train: data.train.size, views, bank: BANK_VERSION })).digest('hex');
   const path = join(cfg.store ?? cfg.out, '_bank', `${from.key}-${identity.slice(0, 12)}.f32`);
   const floats = data.train.size * views * t.numClasses;
@@ -168,7 +176,7 @@ async function viewBankLogits(cfg: ExperimentConfig, from: Stage, t: Classifier,
   }
   const t0 = Date.now();
   progress.log(`[${from.name}] logits for ${views} views of ${data.train.size} images (the view bank)…`);
-  const logits = await bankLogitsOf(t, data.train, TAKD_NORMALISATION, views);
+  const logits = await bankLogitsOf(t, data.train, TAKD_NORMALISATION, views, 256, signal);
   mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
   progress.log(`[${from.name}] view bank done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path}`);

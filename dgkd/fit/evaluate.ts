@@ -7,6 +7,7 @@ import type { Classifier } from '../models/index.ts';
 import { DataLoader } from '../data/loader.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { Normalisation } from '../data/augment.ts';
+import { Interrupted } from './interrupted.ts';
 
 /**
  * Runs `step` on every batch of `data` in dataset order, with `model` in eval mode and no augmentation: `step`
@@ -29,15 +30,18 @@ async function inEvalOrder(
     ...(bankView ? { views: bankView.views, fixedView: bankView.view } : {}),
   });
   const { height: H, width: W, channels: C } = data;
-  for (let b = 0; b < loader.batchesPerEpoch; b++) {
-    const batch = loader.nextBatch();
-    const kept = tidy(() =>
-      noGrad(() => step(tensor(batch.x.subarray(0, batch.size * H * W * C), [batch.size, H, W, C]), tensor(batch.y.subarray(0, batch.size), [batch.size], 'i32'))),
-    );
-    await after(kept, b);
+  try {
+    for (let b = 0; b < loader.batchesPerEpoch; b++) {
+      const batch = loader.nextBatch();
+      const kept = tidy(() =>
+        noGrad(() => step(tensor(batch.x.subarray(0, batch.size * H * W * C), [batch.size, H, W, C]), tensor(batch.y.subarray(0, batch.size), [batch.size], 'i32'))),
+      );
+      await after(kept, b);
+    }
+  } finally {
+    loader.close();
+    model.train(wasTraining);
   }
-  loader.close();
-  model.train(wasTraining);
 }
 
 /** Top-1 (and top-5) accuracy; a non-finite row counts as wrong. */
@@ -69,13 +73,22 @@ export async function evaluate(model: Classifier, data: Dataset, norm: Normalisa
  * A frozen model's logits for every view of a bank of `views` augmented views of every image (augment.ts,
  * bankView): [size × views × classes], row image · views + view, as the loader's `rows` index it.
  */
-export async function bankLogitsOf(model: Classifier, data: Dataset, norm: Normalisation, views: number, batchSize = 256): Promise<Float32Array> {
+export async function bankLogitsOf(
+  model: Classifier,
+  data: Dataset,
+  norm: Normalisation,
+  views: number,
+  batchSize = 256,
+  signal?: { stop: boolean },
+): Promise<Float32Array> {
   const C = model.numClasses;
   const out = new Float32Array(data.size * views * C);
   for (let v = 0; v < views; v++) {
     await inEvalOrder(model, data, norm, batchSize, (x) => model.forward(x), async (logits, b) => {
       const rows = await logits.readF32();
       logits.dispose();
+      // Minutes of work for a large bank: a signal stops it between batches (nothing is kept; it starts over).
+      if (signal?.stop) throw new Interrupted(`stopped while computing the view bank (view ${v + 1} of ${views}); it is computed again next time`);
       const first = b * batchSize;
       for (let k = 0; k < rows.length / C; k++) out.set(rows.subarray(k * C, (k + 1) * C), ((first + k) * views + v) * C);
     }, { views, view: v });

@@ -26,6 +26,7 @@ import { LossWatch } from './loss_watch.ts';
 import { learningRate, type ScheduleConfig } from './schedule.ts';
 import { Progress } from './progress.ts';
 import { gatherRows, trainStep } from './step.ts';
+import { Interrupted } from './interrupted.ts';
 
 export { bankLogitsOf, evaluate, logitsOf } from './evaluate.ts';
 export { NonFiniteLossError, DivergedLossError, DIVERGENCE_FACTOR } from './loss_watch.ts';
@@ -105,9 +106,7 @@ export interface FitOptions {
   meta?: Record<string, unknown>;
 }
 
-export class Interrupted extends Error {
-  override name = 'Interrupted';
-}
+export { Interrupted };
 
 export async function fit(o: FitOptions): Promise<FitResult> {
   const { model, recipe, objective } = o;
