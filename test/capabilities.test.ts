@@ -29,7 +29,8 @@ describe('capabilities', () => {
       const m = await detectUnrolling(rt, dir);
       expect(m.cached).toBe(false);
       expect(m.rolledMs).toBeGreaterThan(0);
-      expect(m.unrollLoops).toBe(m.rolledMs >= UNROLL_GAIN * m.unrolledMs);
+      // Unrolling needs the gain measured (and then confirmed by a second measurement, not reported here).
+      if (m.rolledMs < UNROLL_GAIN * m.unrolledMs) expect(m.unrollLoops).toBe(false);
       expect(rt.caps.unrollLoops).toBe(m.unrollLoops);
       const path = unrollingCachePath(rt.adapterDescription, dir);
       expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ adapter: rt.adapterDescription, unrollLoops: m.unrollLoops });
