@@ -131,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
 /** Runs the command line on `argv` and exits with its code; the entry point (train.ts) calls this. */
 export function runCommandLine(argv: string[]): void {
   main(argv).then(
-  (code) => process.exit(code),
+    (code) => process.exit(code),
     (e: unknown) => {
       const err = e as Error;
       const badInput = badInputMessage(err);

@@ -124,9 +124,9 @@ main().then(
     const badInput = badInputMessage(err);
     if (badInput !== null) {
       console.error(`error: ${badInput}`);
-      process.exit(2);
+      process.exit(EXIT.badInput);
     }
     console.error(err?.stack ?? String(e));
-    process.exit(1);
+    process.exit(EXIT.unexpected);
   },
 );
