@@ -5,7 +5,8 @@
 //        --command "the command that trained it" [--data-dir DIR]
 //       the model alone (train.ts export) as FILE, and its manifest entry: sha256, architecture, recipe, data
 //       settings, epochs, accuracy on the run's validation and test parts and on a fixed 500-image slice of the
-//       test part, and its logits on a fixed probe batch (seeded noise), which the tests check without the data
+//       test part, and its logits on a fixed probe batch (seeded noise), which the tests check without the data;
+//       for a stage's checkpoint also how it was taught (method, settings, teachers: by kept file where kept)
 //   npx tsx scripts/kept-teachers.ts check [--data-dir DIR]
 //       every manifest entry against its file: sha256, architecture, probe logits, and with the data the
 //       accuracy on the slice
@@ -14,7 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { initGpu } from '../engine/node/dawn.ts';
 import { gpuOptionsFromEnv } from '../dgkd/gpu_options.ts';
 import { Rng, Tensor } from '../engine/index.ts';
@@ -50,6 +51,13 @@ export interface KeptTeacherEntry {
   accuracy: { val: number | null; test: number; testImages: number; slice: number; sliceImages: number };
   /** Logits on probeInput(): the model computes what it computed when it was kept. */
   probe: number[];
+  /**
+   * How it was trained, from its stage's done.json: the stage, its method and distillation settings, and what
+   * taught it (the kept files, where the teachers are kept; otherwise their stage keys).
+   */
+  stage?: { name: string; key: string; method: string; teachers: string[]; kd: unknown; drop: unknown };
+  /** The checkpoint it was exported from, relative to the repository (committed with the run's results). */
+  from?: string;
 }
 
 /** Eight seeded N(0, 1) images of 32×32×3 (NHWC), the same everywhere. */
@@ -84,6 +92,16 @@ async function accuracyOn(model: Classifier, data: DataSettings, dataDir: string
   return { val: val?.top1 ?? null, test: test.top1, testImages: d.test.size, slice: sl.top1, sliceImages: slice.size };
 }
 
+/** The stage a checkpoint belongs to (its done.json, beside it), with its teachers named by kept file where kept. */
+function stageOf(checkpoint: string, kept: KeptTeacherEntry[]): KeptTeacherEntry['stage'] {
+  const done = join(dirname(checkpoint), 'done.json');
+  if (!existsSync(done)) return undefined;
+  const s = JSON.parse(readFileSync(done, 'utf8')).stage as { name: string; key: string; method: string; teachers: string[]; kd: unknown; drop: unknown };
+  const fileOf = (key: string) =>
+    kept.find((m) => m.stage?.key === key || (key.startsWith('kept-') && m.sha256.startsWith(key.slice('kept-'.length))))?.file ?? key;
+  return { name: s.name, key: s.key, method: s.method, teachers: s.teachers.map(fileOf), kd: s.kd, drop: s.drop };
+}
+
 async function keep(args: string[]): Promise<void> {
   const checkpoint = flag(args, '--checkpoint');
   const file = flag(args, '--file');
@@ -113,10 +131,13 @@ async function keep(args: string[]): Promise<void> {
     accuracy: await accuracyOn(model, ck.meta.data as DataSettings, flag(args, '--data-dir')),
     probe: await probeLogits(model),
   };
+  const manifest = readManifest();
+  const stage = stageOf(checkpoint, manifest.models);
+  if (stage) entry.stage = stage;
+  entry.from = relative(ROOT, resolve(checkpoint));
   // The data folder is where it was on the machine that trained it; the manifest says only that it was there.
   entry.data = { ...entry.data, dataDir: entry.data.dataDir ? relative(ROOT, entry.data.dataDir) : undefined } as DataSettings;
   model.dispose();
-  const manifest = readManifest();
   manifest.models = [...manifest.models.filter((m) => m.file !== entry.file), entry];
   writeFileAtomic(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
   console.log(`kept ${entry.file}: ${entry.arch}, sha256 ${entry.sha256.slice(0, 16)}…, test ${(entry.accuracy.test * 100).toFixed(2)}%`);

@@ -52,14 +52,21 @@ describe('kept teachers', () => {
     });
   }
 
-  it('the cifar10-gap teacher is the export of its training stage’s last checkpoint (results/cifar10-gap)', () => {
-    const stage = join(ROOT, 'results', 'cifar10-gap', '_cache', '131f181ec2ea072f', 'last.safetensors');
-    const ck = readCheckpoint(stage);
-    expect(ck.meta.epoch).toBe(40);
-    const out = join(mkdtempSync(join(tmpdir(), 'dgkd-kept-export-')), 'plain8.safetensors');
-    exportModel(ck, stage, out);
-    const kept = manifest.models.find((m) => m.file === 'teachers/cifar10/plain8.safetensors')!;
-    expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(kept.sha256);
+  // Each kept model is the export of the stage checkpoint it was kept from, committed with its run's results.
+  for (const m of manifest.models.filter((e) => e.from)) {
+    it(`${m.file} is the export of ${m.from}`, () => {
+      const stage = join(ROOT, m.from!);
+      const ck = readCheckpoint(stage);
+      expect(ck.meta.epoch).toBe(m.epochs);
+      const out = join(mkdtempSync(join(tmpdir(), 'dgkd-kept-export-')), 'model.safetensors');
+      exportModel(ck, stage, out);
+      expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(m.sha256);
+    });
+  }
+
+  it('every kept model’s teachers are kept too', () => {
+    const files = new Set(manifest.models.map((m) => m.file));
+    for (const m of manifest.models) for (const t of m.stage?.teachers ?? []) expect(files, `${m.file} learned from ${t}`).toContain(t);
   });
 
   it('teaches a short run through --teacher-checkpoint (kept, then KD)', () => {
