@@ -22,8 +22,8 @@ beforeAll(async () => {
 const manifest = readManifest();
 
 describe('kept teachers', () => {
-  it('the manifest lists the cifar10-gap reference teacher', () => {
-    expect(manifest.models.map((m) => m.file)).toContain('teachers/cifar10/plain8.safetensors');
+  it('the manifest lists the cifar10-gap reference teacher and its first assistant', () => {
+    expect(manifest.models.map((m) => m.file)).toEqual(expect.arrayContaining(['teachers/cifar10/plain8.safetensors', 'teachers/cifar10/plain6-from-plain8.safetensors']));
   });
 
   for (const m of manifest.models) {
@@ -79,5 +79,20 @@ describe('kept teachers', () => {
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'k', 'summary.json'), 'utf8'));
     expect(summary.stages.map((s: { method: string }) => s.method)).toEqual(['kept', 'kd']);
+  });
+
+  it('a kept teacher and a kept assistant teach a short DGKD run (--assistant-checkpoints)', () => {
+    const assistant = manifest.models.find((m) => m.stage?.name.startsWith('assistant-'));
+    expect(assistant, 'a kept assistant in the manifest').toBeDefined();
+    const out = mkdtempSync(join(tmpdir(), 'dgkd-kept-assistant-'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'dgkd/train.ts', '--preset', 'paper', '--dataset', 'synthetic', '--teacher', 'plain8',
+      '--teacher-checkpoint', 'teachers/cifar10/plain8.safetensors', '--assistants', assistant!.arch, '--assistant-checkpoints', assistant!.file,
+      '--student', 'plain2', '--method', 'dgkd', '--synthetic-train', '320', '--synthetic-test', '64', '--epochs', '1', '--batch-size', '32',
+      '--no-augment', '--quiet', '--out', out, '--name', 'k'], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, DGKD_QUIET: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'k', 'summary.json'), 'utf8'));
+    expect(summary.stages.map((s: { method: string }) => s.method)).toEqual(['kept', 'kept', 'dgkd']);
   });
 });

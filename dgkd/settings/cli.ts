@@ -31,7 +31,7 @@ export function usage(): string {
     '',
     'Presets (--preset NAME):',
     '  quick          built-in data, plain6 → plain4 → plain2, 3 epochs, all methods over 3 student seeds',
-    '  cifar10-cpu    CIFAR-10 at CPU scale: plain8 → plain4 → plain2, 4 epochs, 3 seeds (about 70 min)',
+    '  cifar10-cpu    CIFAR-10 at CPU scale: plain8 → plain4 → plain2, 4 epochs, 3 seeds (1–2 hours)',
     '  cifar10-gap    the papers’ gap on CIFAR-10: a kept plain8 teacher → plain6 → plain4 → plain2, 20 epochs with',
     '                 augmentation and a view bank, all methods over 5 seeds (README, "Results at the papers’ gap")',
     '  paper          the papers’ recipe: CIFAR-10, resnet26 → resnet20,resnet14 → resnet8, 160 epochs, lr 0.1 step',

@@ -193,9 +193,10 @@ export function quickConfig(): ExperimentConfig {
  * a 2,000-image validation split (which chooses the best epoch), 4 epochs with a cosine schedule, three student
  * seeds. Evaluation on test_batch.bin when the folder has it, else on 10,000 images held out of the training
  * batches (CIFAR-10's test-set size: 2,000 test images have ~1 point of sampling noise). No augmentation, so
- * teachers' logits are computed once (see quickConfig). plain8 rather than plain6 as the teacher: it costs about the same per image (its extra layers work on 4×4 maps), and without
- * augmentation plain6 led plain2 by only ~6 points (10,000 images, 15 epochs: 65.6% against 60.0%). About 70 minutes
- * for all three seeds on two cores with lavapipe (README, "Results on CIFAR-10").
+ * teachers' logits are computed once (see quickConfig). plain8 rather than plain6 as the teacher: it costs about
+ * the same per image (its extra layers work on 4×4 maps), and without augmentation plain6 led plain2 by only ~6
+ * points (10,000 images, 15 epochs: 65.6% against 60.0%). 6,863 s of training for all three seeds on two cores
+ * with lavapipe shared with another run (README, "Results on CIFAR-10 (CPU scale)").
  */
 export function cifar10CpuConfig(): ExperimentConfig {
   const c = quickConfig();
