@@ -96,7 +96,7 @@ async function accuracyOn(model: Classifier, data: DataSettings, dataDir: string
 function stageOf(checkpoint: string, kept: KeptTeacherEntry[]): KeptTeacherEntry['stage'] {
   const done = join(dirname(checkpoint), 'done.json');
   if (!existsSync(done)) return undefined;
-  const s = JSON.parse(readFileSync(done, 'utf8')).stage as { name: string; key: string; method: string; teachers: string[]; kd: unknown; drop: unknown };
+  const s = JSON.parse(readFileSync(done, 'utf8')).stage as NonNullable<KeptTeacherEntry['stage']>;
   const fileOf = (key: string) =>
     kept.find((m) => m.stage?.key === key || (key.startsWith('kept-') && m.sha256.startsWith(key.slice('kept-'.length))))?.file ?? key;
   return { name: s.name, key: s.key, method: s.method, teachers: s.teachers.map(fileOf), kd: s.kd, drop: s.drop };
