@@ -25,6 +25,7 @@ import { exportModel } from '../dgkd/fit/export.ts';
 import { evaluate } from '../dgkd/fit/evaluate.ts';
 import { writeFileAtomic } from '../dgkd/fit/atomic.ts';
 import { readKeptModel } from '../dgkd/experiment/kept_models.ts';
+import { keptStageKey } from '../dgkd/experiment/plan.ts';
 import { loadData, type DataSettings } from '../dgkd/experiment/data.ts';
 import { paperConfig } from '../dgkd/settings/config.ts';
 import { subset, TAKD_NORMALISATION } from '../dgkd/data/index.ts';
@@ -98,7 +99,7 @@ function stageOf(checkpoint: string, kept: KeptTeacherEntry[]): KeptTeacherEntry
   if (!existsSync(done)) return undefined;
   const s = JSON.parse(readFileSync(done, 'utf8')).stage as NonNullable<KeptTeacherEntry['stage']>;
   const fileOf = (key: string) =>
-    kept.find((m) => m.stage?.key === key || (key.startsWith('kept-') && m.sha256.startsWith(key.slice('kept-'.length))))?.file ?? key;
+    kept.find((m) => m.stage?.key === key || keptStageKey(m.sha256) === key)?.file ?? key;
   return { name: s.name, key: s.key, method: s.method, teachers: s.teachers.map(fileOf), kd: s.kd, drop: s.drop };
 }
 

@@ -106,5 +106,10 @@ describe('running', () => {
     const second = await runExperiment({ ...c, name: 'tiny2' });
     expect(second.stages.every((s) => s.reused)).toBe(true);
     expect(second.table).toEqual(first.table);
+    // A resumed run still reports what its stages cost when they were trained.
+    expect(second.stages.map((s) => s.seconds)).toEqual(first.stages.map((s) => s.seconds));
+    expect(second.trainingSeconds).toBeCloseTo(first.trainingSeconds!, 6);
+    expect(first.trainingSeconds).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'tiny2', 'report.md'), 'utf8')).toMatch(/training time summed over stages, reused ones included: \d+ s/);
   });
 });

@@ -58,9 +58,13 @@ export interface Plan {
   rows: { method: string; stage: Stage }[];
 }
 
+/** A kept model's stage key: its file's content, wherever the file lies. */
+export function keptStageKey(sha256: string): string {
+  return `kept-${sha256.slice(0, 16)}`;
+}
+
 function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClasses: number): string {
-  // A kept model is its file's content, wherever the file lies.
-  if (s.kept) return `kept-${s.kept.sha256.slice(0, 16)}`;
+  if (s.kept) return keptStageKey(s.kept.sha256);
   const data = {
     dataset: cfg.dataset,
     dataDir: cfg.dataDir ? resolve(cfg.dataDir) : null,

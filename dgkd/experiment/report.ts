@@ -23,6 +23,7 @@ export interface StageSummary {
   bestAcc: number;
   finalAcc: number;
   epochs: number;
+  /** Training time, recorded when the stage was trained (also when a resumed run reuses it). */
   seconds: number;
   reused: boolean;
   seed: number;
@@ -67,7 +68,10 @@ export interface Summary {
   /** Whether the teacher and assistants were trained once for all seeds. */
   sharedTrainers: boolean;
   adapter: string;
+  /** Wall time of the invocation that wrote the summary (a resumed run's reused stages cost it nothing). */
   seconds: number;
+  /** Every stage's training time summed, reused stages included: what the results cost (absent in older runs). */
+  trainingSeconds?: number;
   /** Peak resident memory of the process so far (MiB). */
   peakRssMB: number;
   /** False while the run is still going (the table holds the rows finished so far). */
@@ -199,13 +203,15 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
   writeFileAtomic(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const stageLines = summary.stages.map(
     (s) =>
-      `| ${s.name} | ${s.role} | ${s.arch} | ${s.method} | ${s.teachers.join(', ') || '—'} | ${s.params} | ${s.bestEpoch} | ${pct(s.bestAcc)} | ${pct(s.finalAcc)} | ${s.epochs} | ${s.reused ? 'reused' : s.seconds.toFixed(0) + ' s'} |`,
+      `| ${s.name} | ${s.role} | ${s.arch} | ${s.method} | ${s.teachers.join(', ') || '—'} | ${s.params} | ${s.bestEpoch} | ${pct(s.bestAcc)} | ${pct(s.finalAcc)} | ${s.epochs} | ${s.seconds.toFixed(0)} s${s.reused ? ' (reused)' : ''} |`,
   );
   const md = [
     `# ${summary.name}`,
     '',
     `Dataset: ${summary.dataset} (train ${summary.data.train.size}, ${summary.data.val ? `validation ${summary.data.val.size}, ` : ''}test ${summary.data.test.size}). ` +
-      `Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s. Peak resident memory: ${summary.peakRssMB} MiB.` +
+      `Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s` +
+      (summary.trainingSeconds !== undefined ? ` (training time summed over stages, reused ones included: ${summary.trainingSeconds.toFixed(0)} s)` : '') +
+      `. Peak resident memory: ${summary.peakRssMB} MiB.` +
       (summary.complete ? '' : ' **Run in progress: the table holds the rows finished so far.**'),
     '',
     '## Results',

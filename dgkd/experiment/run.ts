@@ -103,6 +103,7 @@ export async function runExperiment(
         sharedTrainers: cfg.shareTrainers && cfg.seeds > 1,
         adapter: runtime().adapterDescription,
         seconds: (Date.now() - started) / 1000,
+        trainingSeconds: stagesOut.reduce((a, st) => a + st.seconds, 0),
         peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
         complete: false,
         config: cfg,
@@ -160,7 +161,8 @@ function stageSummary(stage: Stage, r: StageResult): StageSummary {
     bestAcc: r.result.bestAcc,
     finalAcc: r.result.finalAcc,
     epochs: r.result.epochs,
-    seconds: r.reused ? 0 : r.result.seconds,
+    // What the stage cost when it was trained, also when this run reuses it: a resumed run still reports its cost.
+    seconds: r.result.seconds,
     reused: r.reused,
     seed: stage.seed,
     key: stage.key,
