@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from '../dgkd/settings/cli.ts';
+import { parseArgs, usage } from '../dgkd/settings/cli.ts';
+import { PRESETS } from '../dgkd/settings/config.ts';
 import type { SweepGrid } from '../dgkd/settings/sweep_axes.ts';
 import { EXPERIMENT_OPTIONS } from '../dgkd/settings/options.ts';
 
@@ -112,6 +113,11 @@ describe('presets and implied settings', () => {
     const c = run(['--config', path, '--epochs', '2']);
     expect(c.recipe).toMatchObject({ epochs: 2, batchSize: 64, schedule: 'step' });
     expect(c.teacher).toBe('resnet26');
+  });
+  it('--help shows every preset’s value where it differs from the quick preset’s', () => {
+    const help = usage();
+    for (const name of Object.keys(PRESETS).filter((n) => n !== 'quick')) expect(help).toMatch(new RegExp(`[;,] ${name}[:,]`));
+    expect(help).toMatch(/--epochs N .*cifar10-gap: 20\]/);
   });
   it('architecture aliases are canonical from flags and files alike', () => {
     expect(run(['--teacher', 'ResNet-20']).teacher).toBe('resnet20');

@@ -3,7 +3,7 @@
 // value is a UsageError that names the flag (or the file and key) and what was expected.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { CHAIN_ROWS, PRESETS, TEACHER_LOSSES, cifar10CpuConfig, officialCodeConfig, paperConfig, quickConfig, type ExperimentConfig } from './config.ts';
+import { CHAIN_ROWS, PRESETS, TEACHER_LOSSES, quickConfig, type ExperimentConfig } from './config.ts';
 import { SWEEP_FLAGS, SWEEP_METHODS, axisPairs, type SweepAxis, type SweepGrid } from './sweep_axes.ts';
 import {
   DEFAULT_QUEUE_TIMEOUT_S, type QueueSettings, EXPERIMENT_OPTIONS, MAX_CLASSES, UsageError, applySettings, checkValue, getPath, helpLines, numeric, optionByFlag,
@@ -13,7 +13,11 @@ import {
 export { UsageError } from './options.ts';
 
 /** Each preset's settings, the default (quick) first: --help shows every option's value in each. */
-const presetDefaults = () => ({ quick: quickConfig(), 'cifar10-cpu': cifar10CpuConfig(), paper: paperConfig(), 'official-code': officialCodeConfig() }) as unknown as Record<string, Record<string, unknown>>;
+const presetDefaults = () =>
+  Object.fromEntries([['quick', quickConfig()], ...Object.entries(PRESETS).filter(([name]) => name !== 'quick').map(([name, make]) => [name, make()])]) as Record<
+    string,
+    Record<string, unknown>
+  >;
 
 export function usage(): string {
   return [
