@@ -2,7 +2,7 @@
 // the weights, optimizer state and metrics of an uninterrupted run with the same seed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeSafetensors } from '../engine/io/safetensors.ts';
@@ -107,6 +107,25 @@ describe('interruptions', () => {
     const after = finalState(dir);
     expect(after.metrics).toEqual(reference.metrics);
     for (const k of Object.keys(reference.data)) expect(after.data[k], k).toEqual(reference.data[k]);
+  });
+
+  it('an unreadable done.json (a merge conflict) stops the run naming it; deleted, --resume rebuilds it from the checkpoint', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgkd-done-'));
+    expect(train(dir).status).toBe(0);
+    const student = JSON.parse(readFileSync(join(dir, 'r', 'summary.json'), 'utf8')).stages.find((s: { role: string }) => s.role === 'student');
+    const done = join(dir, '_cache', student.key, 'done.json');
+    const original = readFileSync(done, 'utf8');
+    const checkpoint = readFileSync(join(dir, '_cache', student.key, 'last.safetensors'));
+    writeFileSync(done, `<<<<<<< HEAD\n${original}\n=======\n${original}\n>>>>>>> other\n`);
+    const r = train(dir, ['--resume']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${done}: not a finished stage's record`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(join(dir, '_cache', student.key, 'last.safetensors')).equals(checkpoint)).toBe(true);
+    rmSync(done);
+    const again = train(dir, ['--resume']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(done, 'utf8')).result).toEqual(JSON.parse(original).result);
   });
 
   it('a non-finite loss stops with the stage, epoch and step named (exit 3)', () => {

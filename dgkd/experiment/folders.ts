@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:
 import { join } from 'node:path';
 import type { ExperimentConfig } from '../settings/config.ts';
 import { readCheckpoint } from '../fit/checkpoint.ts';
-import { LAST } from '../fit/trainer.ts';
+import { LAST, type FitResult } from '../fit/trainer.ts';
 import { describeHolder, liveHolder, tryLock, type Lock } from '../locks.ts';
 import type { Progress } from '../fit/progress.ts';
 import { BadInput } from '../errors.ts';
@@ -24,6 +24,29 @@ export const stageLockPath = (cfg: Pick<ExperimentConfig, 'out' | 'store'>, key:
 
 export class RunStateError extends BadInput {
   override name = 'RunStateError';
+}
+
+/**
+ * A finished stage's result, from its done.json. The marker is what makes hours of training count as done, so one
+ * that cannot be read (a merge's conflict markers, a truncated copy) stops the run with its name rather than a
+ * stack trace, and is never silently overwritten by training the stage again: the checkpoints beside it may be
+ * all that is left of that training.
+ */
+export function readDoneMarker(path: string): { result: FitResult } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new RunStateError(
+      `${path}: not a finished stage's record (${(e as Error).message}). Restore it (e.g. git checkout), ` +
+        `or delete it to train the stage again from its checkpoint with --resume`,
+    );
+  }
+  const result = (parsed as { result?: unknown } | null)?.result;
+  if (!result || typeof result !== 'object' || Array.isArray(result)) {
+    throw new RunStateError(`${path}: not a finished stage's record (expected an object with a "result" object)`);
+  }
+  return { result: result as FitResult };
 }
 
 /** Leaf settings as 'a.b.c' → JSON value. */

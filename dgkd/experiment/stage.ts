@@ -11,7 +11,7 @@ import { applyCheckpoint, readCheckpoint } from '../fit/checkpoint.ts';
 import { bankLogitsOf, evaluate, fit, Interrupted, LAST, logitsOf, type FitResult, type Recipe } from '../fit/trainer.ts';
 import { writeFileAtomic } from '../fit/atomic.ts';
 import { Progress } from '../fit/progress.ts';
-import { stageDir, stageLockPath } from './folders.ts';
+import { readDoneMarker, stageDir, stageLockPath } from './folders.ts';
 import { describeHolder, tryLock, type Lock } from '../locks.ts';
 import type { ExperimentConfig } from '../settings/config.ts';
 import { type Data, dataSettings, modelShape } from './data.ts';
@@ -65,7 +65,7 @@ export async function runStage(
     if (stage.kept) return await scoreKept(stage, model, data, dir, progress);
     lock = await lockStage(cfg, stage, progress, signal);
     if (existsSync(donePath)) {
-      const result = JSON.parse(readFileSync(donePath, 'utf8')).result as FitResult;
+      const { result } = readDoneMarker(donePath);
       if (result.bestEpoch !== undefined) {
         if (trainedElsewhere.has(stage.key)) return { result, params, reused: false };
         progress.log(`[${stage.name}] reusing the trained stage in ${dir}`);
@@ -206,7 +206,7 @@ async function scoreKept(stage: Stage, model: Classifier, data: Data, dir: strin
   const donePath = join(dir, 'done.json');
   if (existsSync(donePath)) {
     progress.log(`[${stage.name}] ${stage.kept!.path}: scored before, in ${dir}`);
-    return { result: JSON.parse(readFileSync(donePath, 'utf8')).result as FitResult, params, reused: true };
+    return { result: readDoneMarker(donePath).result, params, reused: true };
   }
   const k = keptFile(stage, data);
   applyCheckpoint(k.checkpoint, k.path, model, null);
