@@ -241,8 +241,14 @@ export function extractTarGz(archive: string, into: string): void {
       const path = join(into, rel);
       mkdirSync(dirname(path), { recursive: true });
       const fd = openSync(path, 'w');
-      writeSync(fd, tar.subarray(off + 512, off + 512 + size));
-      closeSync(fd);
+      try {
+        writeSync(fd, tar.subarray(off + 512, off + 512 + size));
+      } catch (e) {
+        (e as { path?: string }).path ??= path; // a full disk: name the file (a write on an open file carries no path)
+        throw e;
+      } finally {
+        closeSync(fd);
+      }
     } else if (type === '5') {
       mkdirSync(join(into, rel), { recursive: true });
     }

@@ -20,6 +20,9 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
+    // Name the file being written, not the temporary one; a failed write on an open file (a full disk) carries
+    // no path at all. The previous file, if any, is untouched.
+    if (e && typeof (e as { code?: unknown }).code === 'string') (e as { path?: string }).path = path;
     throw e;
   }
   // Make the rename itself durable.
