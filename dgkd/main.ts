@@ -1,5 +1,5 @@
 // The command line: its subcommands (a run, sweep, export, eval, models; settings/cli.ts parses them) and its exit
-// codes: 0 ok, 2 bad input (flags, data, checkpoints), 3 non-finite loss, 130/143 interrupted by SIGINT/SIGTERM
+// codes: 0 ok, 2 bad input (flags, data, checkpoints), 3 non-finite loss, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM
 // (checkpoint saved), 1 anything unexpected. `tsx dgkd/train.ts` is the entry that calls it; with no arguments
 // it runs the quick built-in pipeline.
 
@@ -25,7 +25,7 @@ import { paperConfig } from './settings/config.ts';
 import { sameFile } from './fs_errors.ts';
 
 /** Exit codes of a run stopped by a signal (after saving): 128 + the signal's number, as shells report it. */
-const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+const EXIT_BY_SIGNAL = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 let exitCode: number = EXIT_BY_SIGNAL.SIGINT;
 
 async function main(argv: string[]): Promise<number> {
@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
   const signal = { stop: false };
   const queued = (cmd.kind === 'run' || cmd.kind === 'sweep') && cmd.queue !== undefined;
   let firstSignal = 0;
-  const stop = (name: 'SIGINT' | 'SIGTERM') => {
+  const stop = (name: keyof typeof EXIT_BY_SIGNAL) => {
     const code = EXIT_BY_SIGNAL[name];
     if (signal.stop) {
       // Ctrl-C under `npx tsx` reaches this process twice at once (from the terminal's process group and
@@ -107,6 +107,12 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // The terminal went away (an ssh session dropped): save like SIGTERM instead of dying mid-epoch. Writes to the
+  // gone terminal then fail; losing the log must not lose the checkpoint.
+  process.on('SIGHUP', () => {
+    for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
+    stop('SIGHUP');
+  });
   if (!cmd.config.quiet) console.error(cmd.origin);
   const r = cmd.config.recipe;
   if (r.schedule === 'step' && r.epochs < 30 && !cmd.config.quiet) {

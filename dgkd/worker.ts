@@ -4,7 +4,7 @@
 // worker and the coordinator share. One worker per GPU. While a child trains, this process only keeps the job's
 // lock renewed, so a long step never looks like a stall; if this process dies (even by SIGKILL), its child
 // follows, and after --stall-seconds another worker takes the job and resumes the stage's last checkpoint.
-// Exit codes: 0 after SIGINT/SIGTERM (current stages stopped after saving, to be resumed), 2 bad input.
+// Exit codes: 0 after SIGHUP/SIGINT/SIGTERM (current stages stopped after saving, to be resumed), 2 bad input.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -110,8 +110,7 @@ async function main(): Promise<number> {
       for (const c of children) c.kill('SIGTERM'); // they save after the current step; the job is retried later
       stop();
     };
-    process.once('SIGINT', quit);
-    process.once('SIGTERM', quit);
+    for (const sig of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) process.once(sig, quit);
   });
   await worker.close();
   return 0;

@@ -89,6 +89,16 @@ describe('interruptions', () => {
     expect(finalState(twice).metrics).toEqual(reference.metrics);
   });
 
+  it('SIGHUP (the terminal gone) saves like SIGTERM and exits 129; --resume ends bit-identical', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgkd-hup-'));
+    const r = await runUntil(dir, 'SIGHUP', 500, /\[student-plain2-kd\] training/);
+    expect(r.code, r.stderr).toBe(129);
+    expect(r.stderr).toMatch(/checkpoint saved to .*last\.safetensors/);
+    const resumed = train(dir, ['--resume']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(finalState(dir).metrics).toEqual(reference.metrics);
+  });
+
   it('SIGINT stops after the step, saves, exits 130, and --resume ends bit-identical', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dgkd-int-'));
     // Interrupt the student's training (its first epoch takes a few seconds).

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StageJob & { store: string };
   const cfg = { ...job.cfg, store: job.store, resume: true };
   const signal = { stop: false };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (signal.stop = true));
+  for (const sig of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) process.on(sig, () => (signal.stop = true));
   await initGpu({ ...gpuOptionsFromEnv(), log: false });
   const data = loadData(cfg);
   // The worker's log says what it trains whatever the coordinator's --quiet.
