@@ -1,4 +1,4 @@
-// A queue worker: `tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--concurrency 1] [--stall-seconds 30]`.
+// A queue worker: `tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--data-dir DIR] [--concurrency 1] [--stall-seconds 30]`.
 // Takes stage jobs from the queue (dgkd/queue/coordinator.ts submits them) and trains each in a child process
 // (dgkd/queue/stage_process.ts), reading the stages it learns from and writing its own under DIR — storage every
 // worker and the coordinator share. One worker per GPU. While a child trains, this process only keeps the job's
@@ -7,7 +7,7 @@
 // Exit codes: 0 after SIGHUP/SIGINT/SIGTERM (current stages stopped after saving, to be resumed), 2 bad input.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker } from 'bullmq';
@@ -16,10 +16,12 @@ import { EXIT, failureReason } from './errors.ts';
 import { UsageError } from './settings/options.ts';
 import { badInputMessage } from './bad_input.ts';
 
-const USAGE = `Usage: tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--concurrency N] [--stall-seconds S]
-  Trains the stages a coordinator (tsx dgkd/train.ts … --queue URL --store DIR) submits. DIR: the stages'
-  checkpoints, on storage every worker and the coordinator share. --concurrency: stages at once (default 1, one
-  per GPU). --stall-seconds: how long a dead worker's stage waits before another worker takes it (default 30).`;
+const USAGE = `Usage: tsx dgkd/worker.ts --queue redis://HOST:PORT --store DIR [--data-dir DIR] [--concurrency N] [--stall-seconds S]
+  Trains the stages a coordinator (tsx dgkd/train.ts … --queue URL --store DIR) submits. --store: the stages'
+  checkpoints, on storage every worker and the coordinator share. --data-dir: where this machine holds the
+  dataset (default: the coordinator's --data-dir path); either way its content must be the coordinator's (checked:
+  a stage on other data fails with exit 2, not retried). --concurrency: stages at once (default 1, one per GPU).
+  --stall-seconds: how long a dead worker's stage waits before another worker takes it (default 30).`;
 
 /** Errors that mean Redis cannot be reached (as opposed to a job's or a command's own failure). */
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|connect/i;
@@ -30,13 +32,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const children = new Set<ChildProcess>();
 
 function parse(argv: string[]) {
-  const o = { queue: '', store: '', concurrency: 1, stallSeconds: 30 };
+  const o = { queue: '', store: '', dataDir: '', concurrency: 1, stallSeconds: 30 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[++i];
     if (v === undefined) throw new UsageError(`${a}: missing value`);
     if (a === '--queue') o.queue = v;
     else if (a === '--store') o.store = v;
+    else if (a === '--data-dir') o.dataDir = v;
     else if (a === '--concurrency' || a === '--stall-seconds') {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new UsageError(`${a}: expected a positive integer, got '${v}'`);
@@ -49,7 +52,7 @@ function parse(argv: string[]) {
 }
 
 /** Trains one job's stage in a child process; throws what BullMQ should do with a failure. */
-function trainInChild(job: StageJob, store: string): Promise<string> {
+function trainInChild(job: StageJob, store: string, dataDir: string): Promise<string> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'dgkd/queue/stage_process.ts')], {
       cwd: root,
@@ -66,7 +69,7 @@ function trainInChild(job: StageJob, store: string): Promise<string> {
       else if (o.code === EXIT.badInput || o.code === EXIT.diverged) fail(new UnrecoverableError(failureReason(o.code, o.message)));
       else fail(new Error(o.message));
     });
-    child.stdin!.end(JSON.stringify({ ...job, store }));
+    child.stdin!.end(JSON.stringify({ ...job, store, ...(dataDir ? { dataDir } : {}) }));
   });
 }
 
@@ -80,7 +83,9 @@ async function main(): Promise<number> {
   await checkRedis(o.queue);
   const store = resolve(o.store);
   mkdirSync(store, { recursive: true });
-  const worker = new Worker<StageJob>(QUEUE_NAME, async (job) => trainInChild(job.data, store), {
+  const dataDir = o.dataDir ? resolve(o.dataDir) : '';
+  if (dataDir && !existsSync(dataDir)) throw new UsageError(`--data-dir ${o.dataDir}: no such folder (expected this machine's copy of the run's dataset)`);
+  const worker = new Worker<StageJob>(QUEUE_NAME, async (job) => trainInChild(job.data, store, dataDir), {
     connection: { ...connectionOptions(o.queue), retryStrategy: (n: number) => Math.min(250 * 2 ** Math.min(n, 8), RETRY_MAX_MS) },
     concurrency: o.concurrency,
     lockDuration: o.stallSeconds * 1000,

@@ -4,7 +4,8 @@
 // coordinators submitting one pipeline train each stage once. Redis down: exit 2 with the URL, nothing written.
 // A stage that fails on bad input fails its dependants, without retries. Redis restarted empty mid-run: the same
 // table; Redis gone for good: exit 2 after --queue-timeout, and --resume later trains no stage twice; SIGTERM while
-// the coordinator waits: 143 at once; a store the worker cannot write: the job fails once, naming the path.
+// the coordinator waits: 143 at once; a store the worker cannot write: the job fails once, naming the path; a
+// worker's --data-dir on a copy of the data trains, on other content fails once, naming the folder.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -262,6 +263,39 @@ describe('the pipeline on a queue', () => {
     } finally {
       if (asRoot) spawnSync('chattr', ['-i', store]);
       else chmodSync(store, 0o755);
+    }
+  });
+
+  it('a worker whose dataset lies elsewhere: --data-dir with a copy trains; other content fails once naming the folder (exit 2)', async () => {
+    // A small CIFAR-10 folder for the coordinator, an exact copy and a copy with one pixel changed for the workers.
+    const cifar = (dir: string, touch = false) => {
+      mkdirSync(dir, { recursive: true });
+      for (const [i, name] of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch'].entries()) {
+        const bytes = Buffer.alloc(40 * 3073);
+        for (let j = 0; j < bytes.length; j++) bytes[j] = j % 3073 === 0 ? (j / 3073 + i) % 10 : (j * 7919 + i * 31) % 256;
+        if (touch && i === 2) bytes[5] ^= 1;
+        writeFileSync(join(dir, `${name}.bin`), bytes);
+      }
+      return dir;
+    };
+    const [here, copy, other] = [cifar(join(work, 'cifar-here')), cifar(join(work, 'cifar-copy')), cifar(join(work, 'cifar-other'), true)];
+    const RUN = ['--dataset', 'cifar10', '--data-dir', here, '--method', 'ce', '--student', 'plain2', '--epochs', '1', '--batch-size', '32',
+      '--val-split', '20', '--seeds', '1', '--quiet'];
+    for (const [dir, ok] of [[copy, true], [other, false]] as const) {
+      const store = join(work, ok ? 'store-copy' : 'store-other');
+      const w = start('dgkd/worker.ts', ['--queue', url, '--store', store, '--data-dir', dir, '--stall-seconds', String(STALL_SECONDS)]);
+      const c = start('dgkd/train.ts', [...RUN, '--queue', url, '--store', store, '--out', join(work, ok ? 'copy' : 'other'), '--name', 'run']);
+      const code = await c.exit;
+      killGroup(w, 'SIGTERM');
+      await w.exit;
+      if (ok) {
+        expect(code, `${c.out()}\n--- worker:\n${w.out()}`).toBe(0);
+        expect(countLines(w.out(), /student-plain2-nokd\S*: trained/), w.out()).toBe(1);
+      } else {
+        expect(code, c.out()).toBe(2);
+        expect(c.out()).toMatch(new RegExp(`student-plain2-nokd\\S*: bad input: --data-dir ${dir.replace(/[/.]/g, '\\$&')}: not the data the coordinator trains on`));
+        expect(countLines(w.out(), /student-plain2-nokd\S*: started/)).toBe(1);
+      }
     }
   });
 

@@ -1,6 +1,7 @@
 // The data an experiment trains and reports on, loaded once: the training part, the validation split (to choose
 // the best epoch) and the held-out test part, as the settings name them; and a model's input shape for them.
 
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataError, loadDataset, splitValidation, type Dataset } from '../data/index.ts';
 import type { ExperimentConfig } from '../settings/config.ts';
@@ -62,4 +63,20 @@ export function loadData(cfg: ExperimentConfig, opts: { training?: boolean } = {
 
 export function modelShape(data: Data, seed: number) {
   return { numClasses: data.numClasses, inputSize: data.train.height, inputChannels: data.train.channels, seed };
+}
+
+/**
+ * The content of a run's splits as 16 hex digits: every pixel and label of train, validation and test, in order.
+ * Queue workers compare it with the coordinator's, so a machine whose folder of that name holds other files (or
+ * another copy under another path, --data-dir) never trains on data that differs from the run's.
+ */
+export function dataFingerprint(data: Data): string {
+  const h = createHash('sha256');
+  for (const ds of [data.train, data.val, data.test]) {
+    h.update(ds ? `${ds.size}x${ds.height}x${ds.width}x${ds.channels}/${ds.numClasses};` : 'none;');
+    if (!ds) continue;
+    h.update(ds.images);
+    h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
+  }
+  return h.digest('hex').slice(0, 16);
 }

@@ -12,7 +12,7 @@ import { Progress } from '../fit/progress.ts';
 import { checkRunState, keepEarlierRun, lockRunFolder } from './folders.ts';
 import { type DkdConfig, type ExperimentConfig, type KdSettings } from '../settings/config.ts';
 import { buildTable, pairedComparisons, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
-import { loadData, modelShape } from './data.ts';
+import { dataFingerprint, loadData, modelShape } from './data.ts';
 import { readKeptModels } from './kept_models.ts';
 import { checkAttentionPairs } from './objectives.ts';
 import { type Stage, planStages } from './plan.ts';
@@ -41,7 +41,8 @@ export interface Variant {
  * Trains stages somewhere else — queue workers (dgkd/queue/coordinator.ts) — before the run reads their results
  * from the store; resolves with the keys of the stages it trained, once every stage is done.
  */
-export type StageExecutor = (stages: Stage[], progress: Progress) => Promise<Set<string>>;
+/** Trains stages elsewhere (the queue); `dataId` is the run's dataFingerprint, for the trainers to check theirs against. */
+export type StageExecutor = (stages: Stage[], progress: Progress, dataId: string) => Promise<Set<string>>;
 
 export async function runExperiment(
   cfg: ExperimentConfig,
@@ -93,7 +94,7 @@ export async function runExperiment(
     const started = Date.now();
     // Kept models are scored here first: queue workers then find them done, like any finished stage.
     if (executor) for (const s of unique.values()) if (s.kept) await runStage(cfg, s, data, progress, signal);
-    const remote = executor ? await executor([...unique.values()], progress) : new Set<string>();
+    const remote = executor ? await executor([...unique.values()], progress, dataFingerprint(data)) : new Set<string>();
     const write = () => {
       const summary: Summary = {
         name: cfg.name,

@@ -12,6 +12,8 @@ export const QUEUE_NAME = 'dgkd-stages';
 export interface StageJob {
   cfg: ExperimentConfig;
   stage: Stage;
+  /** The coordinator's dataFingerprint (absent in jobs of older coordinators). */
+  dataId?: string;
 }
 
 export class QueueError extends BadInput {

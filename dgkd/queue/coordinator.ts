@@ -54,7 +54,7 @@ function continueCommand(): string {
 
 export function queueExecutor(q: QueueSettings, cfg: ExperimentConfig, signal: { stop: boolean }): StageExecutor {
   const url = q.url;
-  return async (stages, progress) => {
+  return async (stages, progress, dataId) => {
     const queue = new Queue<StageJob>(QUEUE_NAME, { connection: connectionOptions(url) });
     let lastError = '';
     queue.on('error', (e) => (lastError = e.message || String(e))); // BullMQ re-emits the connection's errors
@@ -104,7 +104,7 @@ export function queueExecutor(q: QueueSettings, cfg: ExperimentConfig, signal: {
         const earlier = await call(queue.getJob(s.key));
         if (earlier && (await call(earlier.getState())) === 'failed') await call(earlier.remove());
         await call(
-          queue.add('stage', { cfg, stage: s }, {
+          queue.add('stage', { cfg, stage: s, dataId }, {
             jobId: s.key,
             attempts: 3,
             backoff: { type: 'exponential', delay: 5000 },

@@ -8,7 +8,8 @@
 import { initGpu } from '../../engine/node/dawn.ts';
 import { gpuOptionsFromEnv } from '../gpu_options.ts';
 import { GpuError } from '../../engine/index.ts';
-import { loadData } from '../experiment/data.ts';
+import { dataFingerprint, loadData } from '../experiment/data.ts';
+import { DataError } from '../data/index.ts';
 import { runStage } from '../experiment/stage.ts';
 import { Progress } from '../fit/progress.ts';
 import { Interrupted, NonFiniteLossError } from '../fit/trainer.ts';
@@ -27,12 +28,21 @@ process.on('disconnect', () => process.exit(70));
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StageJob & { store: string };
+  const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StageJob & { store: string; dataDir?: string };
   const cfg = { ...job.cfg, store: job.store, resume: true };
   const signal = { stop: false };
   for (const sig of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) process.on(sig, () => (signal.stop = true));
   await initGpu({ ...gpuOptionsFromEnv(), log: false });
-  const data = loadData(cfg);
+  // This machine's copy of the data (the worker's --data-dir), checked to be the coordinator's to the last pixel;
+  // cfg keeps the coordinator's path, which names the run's data in stage keys, view banks and checkpoints.
+  const data = loadData(job.dataDir ? { ...cfg, dataDir: job.dataDir } : cfg);
+  if (job.dataId && dataFingerprint(data) !== job.dataId) {
+    const where = job.dataDir ? `--data-dir ${job.dataDir}` : `${cfg.dataDir ?? `the built-in ${cfg.dataset} data`} (the coordinator's --data-dir)`;
+    throw new DataError(
+      `${where}: not the data the coordinator trains on (content ${dataFingerprint(data)}, the run's ${job.dataId}): ` +
+        `other files or another version of ${cfg.dataset} on this machine; give the worker --data-dir with the run's copy`,
+    );
+  }
   // The worker's log says what it trains whatever the coordinator's --quiet.
   const r = await runStage(cfg, job.stage, data, new Progress(false), signal);
   report(0, r.reused ? 'already trained' : `trained: best test ${(r.result.bestAcc * 100).toFixed(2)}%`);
