@@ -8,7 +8,7 @@
 //    rewrites summary.json, report.md and curves.svg after every stage.
 
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../settings/config.ts';
 import { readCheckpoint } from '../fit/checkpoint.ts';
 import { LAST, type FitResult } from '../fit/trainer.ts';
@@ -121,9 +121,15 @@ export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { n
   }
   const diff = settingsDiff(before, cfg);
   if (diff.length) {
+    // Stage keys hold the data folder's absolute path: on a machine that keeps the data elsewhere, a link at the
+    // old path lets the run find its stages.
+    const moved = diff.length === 1 && diff[0].startsWith('dataDir:');
+    const wasDir = (before as { dataDir?: string }).dataDir;
     throw new RunStateError(
       `--resume: the settings differ from the run in ${runDir}: ${diff.join('; ')}. ` +
-        'Resume with the same settings, or start a new run under another --name',
+        (moved && wasDir && isAbsolute(wasDir)
+          ? `The stages are keyed by the data folder's path: give --data-dir ${wasDir}, if need be as a link to this machine's copy (ln -s ${resolve(cfg.dataDir!)} ${wasDir})`
+          : 'Resume with the same settings, or start a new run under another --name'),
     );
   }
 }

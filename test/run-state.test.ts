@@ -1,0 +1,38 @@
+// --resume on another machine: the run's settings are compared with the ones it was started with; when only the
+// data folder moved, the refusal says how to let the run find its stages (they are keyed by the folder's path).
+import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkRunState } from '../dgkd/experiment/folders.ts';
+import { cifar10CpuConfig } from '../dgkd/settings/config.ts';
+
+function runWith(dataDir: string) {
+  const out = mkdtempSync(join(tmpdir(), 'dgkd-state-'));
+  const runDir = join(out, 'run');
+  mkdirSync(runDir);
+  writeFileSync(join(runDir, 'summary.json'), JSON.stringify({ config: { ...cifar10CpuConfig(), dataDir, out } }));
+  return { out, runDir };
+}
+
+describe('--resume with the data elsewhere', () => {
+  it('only the data folder differs: refused, naming the old path and the link that restores it', () => {
+    const { out, runDir } = runWith('/mnt/old/cifar');
+    const cfg = { ...cifar10CpuConfig(), dataDir: '/srv/new/cifar', out, resume: true };
+    expect(() => checkRunState(cfg, runDir, [])).toThrow(
+      /dataDir: was "\/mnt\/old\/cifar", now "\/srv\/new\/cifar"\. The stages are keyed by the data folder's path: give --data-dir \/mnt\/old\/cifar, .*\(ln -s \/srv\/new\/cifar \/mnt\/old\/cifar\)/,
+    );
+  });
+  it('other settings differ too, or the old path was relative: the plain refusal', () => {
+    const { out, runDir } = runWith('/mnt/old/cifar');
+    expect(() => checkRunState({ ...cifar10CpuConfig(), dataDir: '/srv/new/cifar', out, resume: true, seeds: 5 }, runDir, [])).toThrow(
+      /seeds: was 3, now 5.*Resume with the same settings/,
+    );
+    const rel = runWith('data/cifar');
+    expect(() => checkRunState({ ...cifar10CpuConfig(), dataDir: '/srv/new/cifar', out: rel.out, resume: true }, rel.runDir, [])).toThrow(/Resume with the same settings/);
+  });
+  it('the same settings resume', () => {
+    const { out, runDir } = runWith('/mnt/old/cifar');
+    expect(() => checkRunState({ ...cifar10CpuConfig(), dataDir: '/mnt/old/cifar', out, resume: true }, runDir, [])).not.toThrow();
+  });
+});
