@@ -155,6 +155,12 @@ const cases: [string, () => string[], RegExp][] = [
   ['batch larger than the data', () => R('--batch-size', '128'), /--batch-size 128 is larger than the 64 training images/],
   ['truncated CIFAR file', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('trunc', Buffer.alloc(3073 * 3 - 100))), /data_batch_1\.bin/],
   ['oversized CIFAR file', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('over', Buffer.alloc(3073 * 3 + 7))), /data_batch_1\.bin/],
+  ['CIFAR-10 python version instead of the binary one', () => {
+    const d = join(work, 'py', 'cifar-10-batches-py');
+    mkdirSync(d, { recursive: true });
+    for (const f of ['data_batch_1', 'data_batch_2', 'test_batch', 'batches.meta']) writeFileSync(join(d, f), Buffer.from('\x80\x02}q\x00'));
+    return R('--dataset', 'cifar10', '--data-dir', join(work, 'py'));
+  }, /cifar-10-batches-py holds the Python \(pickle\) version of cifar10 .*binary version \(cifar-10-binary\.tar\.gz/],
   ['CIFAR label out of range', () => R('--dataset', 'cifar10', '--data-dir', cifarDir('label', Buffer.concat([Buffer.from([42]), Buffer.alloc(3072)]))), /data_batch_1\.bin.*(label|42)/],
   ['garbage SVHN file', () => {
     const d = join(work, 'svhn');

@@ -107,6 +107,11 @@ describe('presets and implied settings', () => {
     expect(run(['--preset', 'paper', '--dataset', 'synthetic', '--config', fileWith('recipe.lr', 0.05)]).recipe.plainLr).toBe(null);
     expect(run(['--preset', 'paper', '--dataset', 'synthetic', '--lr', '0.05', '--plain-lr', '0.02']).recipe.plainLr).toBe(0.02);
   });
+  it('a config file with a byte-order mark (as Windows editors save it) reads like one without', () => {
+    const path = join(dir, 'bom.json');
+    writeFileSync(path, '\uFEFF' + JSON.stringify({ recipe: { epochs: 7 } }));
+    expect(run(['--config', path]).recipe.epochs).toBe(7);
+  });
   it('flags override the config file, which overrides its preset', () => {
     const path = join(dir, 'layered.json');
     writeFileSync(path, JSON.stringify({ preset: 'paper', dataset: 'synthetic', recipe: { epochs: 9, batchSize: 64 } }));

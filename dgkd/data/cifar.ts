@@ -26,6 +26,9 @@ interface CifarFormat {
   useLabel: number; // which label byte becomes the Dataset label
   numClasses: number;
   namesFile: string; // optional class-name list
+  /** The publisher's other download, pickled for Python: its folder and a file it holds (to say what was found). */
+  pythonVersion: { subdir: string; marker: string; archive: string };
+  binaryArchive: string;
 }
 
 const CIFAR10: CifarFormat = {
@@ -38,6 +41,8 @@ const CIFAR10: CifarFormat = {
   useLabel: 0,
   numClasses: 10,
   namesFile: 'batches.meta.txt',
+  pythonVersion: { subdir: 'cifar-10-batches-py', marker: 'data_batch_1', archive: 'cifar-10-python.tar.gz' },
+  binaryArchive: 'cifar-10-binary.tar.gz',
 };
 
 const CIFAR100: CifarFormat = {
@@ -50,6 +55,8 @@ const CIFAR100: CifarFormat = {
   useLabel: 1,
   numClasses: 100,
   namesFile: 'fine_label_names.txt',
+  pythonVersion: { subdir: 'cifar-100-python', marker: 'meta', archive: 'cifar-100-python.tar.gz' },
+  binaryArchive: 'cifar-100-binary.tar.gz',
 };
 
 export function loadCifar10(dir: string, split: CifarSplit): Dataset {
@@ -66,6 +73,14 @@ function resolveDir(fmt: CifarFormat, dir: string): string {
   const has = (d: string) => all.some((f) => existsSync(join(d, f)));
   if (has(dir)) return dir;
   if (has(join(dir, fmt.subdir))) return join(dir, fmt.subdir);
+  const py = fmt.pythonVersion;
+  const pickled = [dir, join(dir, py.subdir)].find((d) => existsSync(join(d, py.marker)) && !existsSync(join(d, `${py.marker}.bin`)));
+  if (pickled) {
+    throw new DataError(
+      `${pickled} holds the Python (pickle) version of ${fmt.dataset} (${py.archive}); this loader reads the binary version ` +
+        `(${fmt.binaryArchive}, folder ${fmt.subdir}/): give its folder as --data-dir, or add --download to fetch it there`,
+    );
+  }
   throw new DataError(
     `no ${fmt.dataset} files in ${dir} or ${join(dir, fmt.subdir)}; --data-dir must be the folder holding ` +
       `${expectedList(fmt)} (or its parent holding ${fmt.subdir}/)`,

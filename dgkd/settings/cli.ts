@@ -143,7 +143,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
   if (statSync(path).isDirectory()) throw new UsageError(`--config: ${path} is a folder, expected a JSON file`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    // A byte-order mark (editors on Windows write one) is not JSON, but not the user's mistake either.
+    parsed = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new UsageError(`--config: ${path} is not valid JSON (${(e as Error).message})`);
   }
