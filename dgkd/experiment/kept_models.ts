@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { decodeSafetensors, SafetensorsError } from '../../engine/io/safetensors.ts';
-import { CheckpointError, applyCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from '../fit/checkpoint.ts';
+import { CheckpointError, applyCheckpoint, torchSaveHint, type CheckpointMeta, type LoadedCheckpoint } from '../fit/checkpoint.ts';
 import { TAKD_NORMALISATION, type Normalisation } from '../data/index.ts';
 import { canonicalName, createModel } from '../models/index.ts';
 import type { ExperimentConfig } from '../settings/config.ts';
@@ -75,7 +75,7 @@ export function readKeptModel(path: string, want: KeptModelWanted): KeptModel {
   try {
     decoded = decodeSafetensors(bytes, path);
   } catch (e) {
-    if (e instanceof SafetensorsError) throw fail(`not a safetensors file a model can come from (${e.message})`);
+    if (e instanceof SafetensorsError) throw fail(torchSaveHint(bytes) ?? `not a safetensors file a model can come from (${e.message})`);
     throw e;
   }
   const meta = parseMeta(decoded.metadata);

@@ -63,15 +63,29 @@ export interface LoadedCheckpoint {
   tensors: Record<string, SafetensorsTensor>;
 }
 
+/**
+ * What a file that is not safetensors is, when it is the likeliest mistake: a PyTorch model saved with torch.save
+ * (a zip archive, or a bare pickle before PyTorch 1.6). Null for anything else.
+ */
+export function torchSaveHint(bytes: Uint8Array): string | null {
+  const zip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  const pickle = bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
+  if (!zip && !pickle) return null;
+  return 'it is a PyTorch file saved with torch.save (a pickle), not safetensors: load it in PyTorch and save it with ' +
+    "dgkd/pytorch/models.py's save_export(model, path, arch=…), which writes the architecture and normalisation too";
+}
+
 /** Reads and validates a checkpoint file (not yet applied to a model). */
 export function readCheckpoint(path: string): LoadedCheckpoint {
   if (!existsSync(path)) throw new CheckpointError(`checkpoint ${path} does not exist`);
   if (statSync(path).isDirectory()) throw new CheckpointError(`checkpoint ${path} is a folder, expected a .safetensors checkpoint file`);
   let decoded;
+  const bytes = new Uint8Array(readFileSync(path));
   try {
-    decoded = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+    decoded = decodeSafetensors(bytes, path);
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
+    const hint = torchSaveHint(bytes);
+    if (e instanceof SafetensorsError) throw new CheckpointError(hint ? `${path}: ${hint}` : e.message);
     throw e;
   }
   const raw = decoded.metadata;
