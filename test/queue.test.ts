@@ -5,10 +5,11 @@
 // A stage that fails on bad input fails its dependants, without retries. Redis restarted empty mid-run: the same
 // table; Redis gone for good: exit 2 after --queue-timeout, and --resume later trains no stage twice; SIGTERM while
 // the coordinator waits: 143 at once; a store the worker cannot write: the job fails once, naming the path; a
-// worker's --data-dir on a copy of the data trains, on other content fails once, naming the folder.
+// worker's --data-dir on a copy of the data trains, on other content fails once, naming the folder; a worker
+// running other code than the coordinator's fails the stage once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -297,6 +298,22 @@ describe('the pipeline on a queue', () => {
         expect(countLines(w.out(), /student-plain2-nokd\S*: started/)).toBe(1);
       }
     }
+  });
+
+  it('a worker running other code than the coordinator (a host not updated): the stage fails once, saying so (exit 2)', async () => {
+    const other = join(work, 'other-code');
+    for (const d of ['engine', 'shaders', 'dgkd']) cpSync(join(root, d), join(other, d), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(other, 'node_modules'));
+    writeFileSync(join(other, 'package.json'), readFileSync(join(root, 'package.json')));
+    writeFileSync(join(other, 'dgkd', 'fit', 'trainer.ts'), readFileSync(join(root, 'dgkd', 'fit', 'trainer.ts'), 'utf8') + '\n// a later edit\n');
+    const store = join(work, 'store-code');
+    const w = start(join(other, 'dgkd', 'worker.ts'), ['--queue', url, '--store', store, '--stall-seconds', String(STALL_SECONDS)]);
+    const c = start('dgkd/train.ts', [...ARGS, '--queue', url, '--store', store, '--out', join(work, 'code'), '--name', 'run']);
+    expect(await c.exit, `${c.out()}\n--- worker:\n${w.out()}`).toBe(2);
+    expect(c.out()).toMatch(/teacher-plain3: bad input: this worker's training code \(engine\/, shaders\/, dgkd\/: [0-9a-f]{16}\) is not the coordinator's \([0-9a-f]{16}\)/);
+    expect(countLines(w.out(), /teacher-plain3: started/)).toBe(1);
+    killGroup(w, 'SIGTERM');
+    await w.exit;
   });
 
   it('Redis unreachable: exit 2 naming the URL, nothing written', async () => {

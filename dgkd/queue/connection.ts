@@ -14,6 +14,8 @@ export interface StageJob {
   stage: Stage;
   /** The coordinator's dataFingerprint (absent in jobs of older coordinators). */
   dataId?: string;
+  /** The coordinator's codeId: its training sources (absent in jobs of older coordinators). */
+  codeId?: string;
 }
 
 export class QueueError extends BadInput {

@@ -12,6 +12,7 @@ import { Queue } from 'bullmq';
 import type { ExperimentConfig } from '../settings/config.ts';
 import type { Stage } from '../experiment/plan.ts';
 import type { StageExecutor } from '../experiment/run.ts';
+import { codeId } from './code_id.ts';
 import { stageDir } from '../experiment/folders.ts';
 import { Interrupted } from '../fit/trainer.ts';
 import { QUEUE_NAME, QueueError, connectionOptions, type StageJob } from './connection.ts';
@@ -104,7 +105,7 @@ export function queueExecutor(q: QueueSettings, cfg: ExperimentConfig, signal: {
         const earlier = await call(queue.getJob(s.key));
         if (earlier && (await call(earlier.getState())) === 'failed') await call(earlier.remove());
         await call(
-          queue.add('stage', { cfg, stage: s, dataId }, {
+          queue.add('stage', { cfg, stage: s, dataId, codeId: codeId() }, {
             jobId: s.key,
             attempts: 3,
             backoff: { type: 'exponential', delay: 5000 },

@@ -14,8 +14,9 @@ import { runStage } from '../experiment/stage.ts';
 import { Progress } from '../fit/progress.ts';
 import { Interrupted, NonFiniteLossError } from '../fit/trainer.ts';
 import { badInputMessage } from '../bad_input.ts';
-import type { StageJob } from './connection.ts';
+import { QueueError, type StageJob } from './connection.ts';
 import { EXIT } from '../errors.ts';
+import { codeId } from './code_id.ts';
 
 /** Tells the worker how the stage ended, then exits (the GPU device would keep the process alive otherwise). */
 const report = (code: number, message: string) => {
@@ -30,6 +31,13 @@ async function main(): Promise<void> {
   for await (const c of process.stdin) chunks.push(c as Buffer);
   const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as StageJob & { store: string; dataDir?: string };
   const cfg = { ...job.cfg, store: job.store, resume: true };
+  // Another version of the code than the coordinator's: no retry on this worker helps (bad input, exit 2).
+  if (job.codeId && job.codeId !== codeId()) {
+    throw new QueueError(
+      `this worker's training code (engine/, shaders/, dgkd/: ${codeId()}) is not the coordinator's (${job.codeId}): ` +
+        'run the same version of the code on every host',
+    );
+  }
   const signal = { stop: false };
   for (const sig of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) process.on(sig, () => (signal.stop = true));
   await initGpu({ ...gpuOptionsFromEnv(), log: false });
