@@ -1,6 +1,6 @@
 // The pipeline on a tiny config: stage order, reuse of finished stages, summary.json, report files.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quickConfig, type ExperimentConfig } from '../dgkd/settings/config.ts';
@@ -111,5 +111,23 @@ describe('running', () => {
     expect(second.trainingSeconds).toBeCloseTo(first.trainingSeconds!, 6);
     expect(first.trainingSeconds).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'tiny2', 'report.md'), 'utf8')).toMatch(/training time summed over stages, reused ones included: \d+ s/);
+  });
+
+  it('with a view bank, each frozen teacher’s logits are computed once and kept in the store for later runs', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dgkd-pipe-bank-'));
+    const c = tinyConfig(out);
+    c.compare = false;
+    c.recipe = { ...c.recipe, augment: true, viewBank: 2 };
+    await runExperiment(c);
+    const bank = join(out, '_bank');
+    const files = readdirSync(bank).sort();
+    expect(files.length).toBe(2);   // the teacher's and the assistant's (the student is taught by both)
+    const before = files.map((f) => statSync(join(bank, f)));
+    expect(before.every((st) => st.size === 48 * 2 * 10 * 4)).toBe(true);   // train images × views × classes floats
+    // A second student seed trains from the kept banks: the files are read, not written again.
+    const second = await runExperiment({ ...c, name: 'tiny-seeds', seeds: 2 });
+    expect(second.stages.filter((s) => !s.reused).map((s) => s.name)).toEqual(['student-plain2-dgkd-seed1']);
+    expect(readdirSync(bank).sort()).toEqual(files);
+    files.forEach((f, i) => expect(statSync(join(bank, f)).ino).toBe(before[i].ino));
   });
 });

@@ -1,8 +1,8 @@
 // A fixed bank of augmented views (FKD): a teacher's logits computed once over the bank are the logits it gives
 // for the very images the student sees, so training from the bank equals training with the teacher run in every
-// step on the same views.
+// step on the same views. A bank kept in a file is checked before it is trusted.
 import { beforeAll, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor } from '../engine/index.ts';
@@ -11,6 +11,7 @@ import { makeSynthetic, TAKD_NORMALISATION, DataLoader } from '../dgkd/data/inde
 import { bankLogitsOf, fit, type Recipe } from '../dgkd/fit/trainer.ts';
 import { Progress } from '../dgkd/fit/progress.ts';
 import { Distillation } from '../dgkd/methods/kd.ts';
+import { viewBankLogits } from '../dgkd/experiment/view_bank.ts';
 import { gpuReady } from './gpu.ts';
 
 beforeAll(async () => {
@@ -76,3 +77,34 @@ it('a signal stops a long bank between batches, and the teacher is left as it wa
   expect(teacher.training).toBe(true);
   teacher.dispose();
 });
+
+it('a stored bank is read back when it holds the teacher’s logits, and computed again when it does not', async () => {
+  const { train } = makeSynthetic({ seed: 3, trainSize: 48, testSize: 8 });
+  const teacher = createModel('plain2', { numClasses: 10, seed: 8 }).eval();
+  const path = join(mkdtempSync(join(tmpdir(), 'dgkd-bank-file-')), '_bank', 'teacher.f32');
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  const first = await viewBankLogits(path, teacher, train, V, log);
+  expect(lines.some((l) => l.startsWith('view bank done'))).toBe(true);
+
+  lines.length = 0;
+  expect(await viewBankLogits(path, teacher, train, V, log)).toEqual(first);
+  expect(lines).toEqual([]);   // read back, not recomputed
+
+  const corrupt = async (change: (f: Float32Array) => void, why: RegExp) => {
+    const f = first.slice();
+    change(f);
+    writeFileSync(path, new Uint8Array(f.buffer));
+    lines.length = 0;
+    expect(await viewBankLogits(path, teacher, train, V, log)).toEqual(first);
+    expect(lines[0]).toMatch(why);
+    expect(new Float32Array(readFileSync(path).buffer.slice(0))).toEqual(first);   // the file is repaired
+  };
+  await corrupt((f) => f.fill(0), /differs from the teacher's logits for its first 16 images \(largest difference [\d.e-]+\): computing it again/);
+  await corrupt((f) => { f[f.length - 5] = NaN; }, /holds a non-finite value \(NaN at float \d+\): computing it again/);
+  writeFileSync(path, new Uint8Array(first.buffer).subarray(0, 100));
+  lines.length = 0;
+  expect(await viewBankLogits(path, teacher, train, V, log)).toEqual(first);
+  expect(lines[0]).toMatch(/has 100 bytes, expected 5760: computing it again/);
+  teacher.dispose();
+}, 60_000);

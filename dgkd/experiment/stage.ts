@@ -3,12 +3,12 @@
 // (fit/trainer.ts) with the stage's objective and recipe; a kept model is scored instead of trained.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createModel, type Classifier } from '../models/index.ts';
 import { TAKD_NORMALISATION } from '../data/index.ts';
 import { applyCheckpoint, readCheckpoint } from '../fit/checkpoint.ts';
-import { bankLogitsOf, evaluate, fit, Interrupted, LAST, logitsOf, type FitResult, type Recipe } from '../fit/trainer.ts';
+import { evaluate, fit, Interrupted, LAST, logitsOf, type FitResult, type Recipe } from '../fit/trainer.ts';
 import { writeFileAtomic } from '../fit/atomic.ts';
 import { Progress } from '../fit/progress.ts';
 import { readDoneMarker, stageDir, stageLockPath } from './folders.ts';
@@ -16,6 +16,7 @@ import { describeHolder, tryLock, type Lock } from '../locks.ts';
 import type { ExperimentConfig } from '../settings/config.ts';
 import { type Data, dataSettings, modelShape } from './data.ts';
 import { keptFile } from './kept_models.ts';
+import { viewBankLogits } from './view_bank.ts';
 import { makeObjective } from './objectives.ts';
 import { type Stage, dropLabel, lrFor } from './plan.ts';
 
@@ -96,7 +97,9 @@ export async function runStage(
           const from = stage.teachers[i];
           const key = `${from.key}/${bank}`;
           if (!logitCache.has(key)) {
-            logitCache.set(key, bank ? await viewBankLogits(cfg, from, t, data, bank, progress, signal) : await logitsOf(t, data.train, TAKD_NORMALISATION));
+            logitCache.set(key, bank
+              ? await viewBankLogits(bankPath(cfg, from, data, bank), t, data.train, bank, (line) => progress.log(`[${from.name}] ${line}`), signal)
+              : await logitsOf(t, data.train, TAKD_NORMALISATION));
           }
           teacherLogits.push(logitCache.get(key)!);
         }
@@ -152,35 +155,10 @@ async function lockStage(cfg: ExperimentConfig, stage: Stage, progress: Progress
   }
 }
 
-/**
- * A frozen teacher's logits for every view of the run's view bank ([train images × views × classes]): computed
- * once, then kept in <store>/_bank/ for every later run, process and queue worker that trains from the same
- * teacher on the same data and bank (the file name says which; the bytes are checked by size).
- */
-async function viewBankLogits(
-  cfg: ExperimentConfig,
-  from: Stage,
-  t: Classifier,
-  data: Data,
-  views: number,
-  progress: Progress,
-  signal: { stop: boolean },
-): Promise<Float32Array> {
+/** Where a teacher's view-bank logits are kept: <store>/_bank/, named by the teacher's stage and the run's data and bank. */
+function bankPath(cfg: ExperimentConfig, from: Stage, data: Data, views: number): string {
   const identity = createHash('sha256').update(JSON.stringify({ data: dataSettings(cfg), train: data.train.size, views, bank: BANK_VERSION })).digest('hex');
-  const path = join(cfg.store ?? cfg.out, '_bank', `${from.key}-${identity.slice(0, 12)}.f32`);
-  const floats = data.train.size * views * t.numClasses;
-  if (existsSync(path)) {
-    const bytes = readFileSync(path);
-    if (bytes.byteLength === floats * 4) return new Float32Array(bytes.buffer, bytes.byteOffset, floats).slice();
-    progress.log(`[${from.name}] ${path} has ${bytes.byteLength} bytes, expected ${floats * 4}: computing it again`);
-  }
-  const t0 = Date.now();
-  progress.log(`[${from.name}] logits for ${views} views of ${data.train.size} images (the view bank)…`);
-  const logits = await bankLogitsOf(t, data.train, TAKD_NORMALISATION, views, 256, signal);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic(path, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-  progress.log(`[${from.name}] view bank done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path}`);
-  return logits;
+  return join(cfg.store ?? cfg.out, '_bank', `${from.key}-${identity.slice(0, 12)}.f32`);
 }
 
 /** Bumped when the views of the bank (augment.ts, bankView) change, so that older bank files are not used. */
