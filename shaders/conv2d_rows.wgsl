@@ -19,7 +19,9 @@
 // take their gradient from the kernel rows that reach them (every S-th, mirrored), and along x each pixel takes
 // the taps that reach it (UP above).
 // Layouts: X [N, H, W, R] (NHWC), Wb as vec4s [KH, KW, R, TN/4] for this block, Y [N, YH, Wo, C] of which this
-// dispatch writes the rows y0 + YS·oy (YS = 1, y0 = 0, YH = Ho but for the above).
+// dispatch writes the rows y0 + YS·oy (YS = 1, y0 = 0, YH = Ho but for the above). X's R channels and Y's C may
+// be a window of wider tensors: xStride channels per pixel from channel xOff (and yStride, yOff), which is how a
+// grouped convolution reads and writes each group's channels in place (engine/kernels/conv2d/grouped.ts).
 override TM: u32 = 8u;    // output pixels per invocation (along a row): at most 16, with XL ≤ XS
 override TN: u32 = 16u;   // output columns per invocation and per dispatch: a multiple of 4, at most 16 (rowsTN)
 override WG: u32 = 8u;    // 8: one SIMD vector on llvmpipe, one subgroup for conv2d_rows_wsubgroup.wgsl
@@ -40,6 +42,7 @@ struct Params {
   Ho: u32, Wo: u32, C: u32, KH: u32,
   padY: i32, padX: i32, segs: u32, col0: u32,   // segs: row segments per output row; col0: first column
   hasBias: u32, YH: u32, y0: u32, YS: u32,   // Y's rows, and which of them this dispatch writes (below)
+  xStride: u32, xOff: u32, yStride: u32, yOff: u32,   // the channel windows (above): R, 0, C, 0 for whole tensors
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -71,7 +74,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var t = 0u; t < XL; t++) {
       let ix = ix0 + i32(t);
       let inside = rowInside && ix >= 0 && ix < i32(p.W);
-      off[t] = select(-1, i32((rowBase + u32(max(ix, 0))) * p.R), inside);
+      off[t] = select(-1, i32((rowBase + u32(max(ix, 0))) * p.xStride + p.xOff), inside);
     }
     for (var r = 0u; r < p.R; r++) {
       var xs: array<f32, XS>;
@@ -110,7 +113,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (ox < p.Wo && c < p.C) {   // no early exit from the loop: it has to stay unrollable
         var v = acc[i][j / 4u][j % 4u];
         if (p.hasBias != 0u) { v += bias[c]; }
-        Y[m * p.C + c] = v;
+        Y[m * p.yStride + p.yOff + c] = v;
       }
     }
   }

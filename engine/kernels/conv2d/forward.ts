@@ -11,7 +11,7 @@ import { convForwardNaive } from '../ladder/naive.ts';
 import { convForwardTiled } from '../ladder/tiled.ts';
 import { usesRowKernel } from './choice.ts';
 import { rowGroups, type Geometry } from './geometry.ts';
-import { convRows } from './rows.ts';
+import { convRows, type RowsPass } from './rows.ts';
 
 const CONV_FWD = kernel({
   shader: 'conv2d_fwd.wgsl',
@@ -29,11 +29,13 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geom
   const family = familyFor('conv_fwd', [g.N * g.Ho * g.Wo, g.Cout, g.KH * g.KW * g.Cin]);
   if (family === 'naive') return convForwardNaive(x, w, bias, g);
   if (family === 'tiled') return convForwardTiled(x, w, bias, g);
-  if (usesRowKernel(g, 'forward')) {
-    const d = { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, padY: g.pad, padX: g.pad, stride: g.stride };
-    return convRows(x, w, bias, d, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);
-  }
+  if (usesRowKernel(g, 'forward')) return convRows(x, w, bias, forwardRowsPass(g), `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)}`);
   return conv2dForwardGemm(x, w, bias, g);
+}
+
+/** The forward pass as a run of the row kernel: X is the input, R its channels. */
+export function forwardRowsPass(g: Geometry): RowsPass {
+  return { N: g.N, H: g.H, W: g.W, R: g.Cin, Ho: g.Ho, Wo: g.Wo, C: g.Cout, KH: g.KH, KW: g.KW, padY: g.pad, padX: g.pad, stride: g.stride };
 }
 
 /** The forward pass as an implicit GEMM: rows are output pixels, the inner dimension the taps × input channels. */

@@ -1,14 +1,22 @@
 // Grouped convolutions that are not depthwise (e.g. ShuffleNet's 1×1 convolutions in 3 groups, or a depthwise
-// convolution with a channel multiplier): one dense convolution per group, on the dense kernels as they are
-// (forward.ts, input_grad.ts, weight_grad.ts), each group's channels copied out of the whole tensors and its
-// results copied into place (channels.ts). The copies are memory-bound and small next to the convolutions; the
-// launches grow with the number of groups, which is why depthwise convolutions have kernels of their own.
+// convolution with a channel multiplier): one dense convolution per group. Where the row kernel runs a group's
+// pass (the forward pass and the input gradient, on the CPU-driver family: choice.ts), it reads the group's
+// channels of the whole input and writes the group's channels of the whole output in place (a channel window,
+// rows.ts); otherwise — the weight gradient, the other kernel families — each group's channels are copied out of
+// the whole tensors and its results copied into place (channels.ts). The weights' per-group columns are always
+// copied: they are small. Those copies moved every activation of ShuffleNetV1 several times per step (a fifth of
+// its step on lavapipe, README "Benchmarks"); the launches grow with the number of groups, which is why depthwise
+// convolutions have kernels of their own.
 
 import { Tensor } from '../../tensor.ts';
 import { channelCopyInto, channelSlice } from '../channels.ts';
-import { conv2dForward } from './forward.ts';
+import { familyFor } from '../ladder/family.ts';
+import { shapeStr } from '../shapes.ts';
+import { inputGradPasses, usesRowKernel } from './choice.ts';
+import { conv2dForward, forwardRowsPass } from './forward.ts';
 import type { Geometry } from './geometry.ts';
 import { conv2dInputGrad } from './input_grad.ts';
+import { convRows } from './rows.ts';
 import { conv2dWeightGrad } from './weight_grad.ts';
 
 /** One group's convolution: a dense one from Cin/groups to Cout/groups channels. */
@@ -16,6 +24,9 @@ const groupGeometry = (g: Geometry): Geometry => ({ ...g, Cin: g.Cin / g.groups,
 
 /** Group i's part of a tensor whose last axis holds `groups` blocks of `per` channels (a copy, or the tensor itself for one group). */
 const part = (t: Tensor, i: number, per: number, groups: number) => (groups === 1 ? t : channelSlice(t, i * per, per));
+
+/** Group i's channels of a tensor with `per` channels per group, as a window of the whole tensor. */
+const window = (g: Geometry, channels: number, i: number) => ({ stride: channels, offset: i * (channels / g.groups) });
 
 function eachGroup(g: Geometry, out: Tensor, per: number, run: (i: number, gg: Geometry) => Tensor): Tensor {
   const gg = groupGeometry(g);
@@ -30,9 +41,21 @@ function eachGroup(g: Geometry, out: Tensor, per: number, run: (i: number, gg: G
 /** y = grouped conv2d(x, w) + bias: output channels of group i from its input channels and its weights' columns. */
 export function groupedForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
-  return eachGroup(g, new Tensor([g.N, g.Ho, g.Wo, g.Cout]), Cog, (i, gg) => {
+  const out = new Tensor([g.N, g.Ho, g.Wo, g.Cout]);
+  const gg = groupGeometry(g);
+  if (familyFor('conv_fwd', [gg.N * gg.Ho * gg.Wo, gg.Cout, gg.KH * gg.KW * gg.Cin]) === 'cpu' && usesRowKernel(gg, 'forward')) {
+    for (let i = 0; i < g.groups; i++) {
+      const wi = part(w, i, Cog, g.groups); // w [KH, KW, Cg, Cout]: group i's columns
+      const bi = bias && part(bias, i, Cog, g.groups);
+      const into = { tensor: out, YH: g.Ho, y0: 0, YS: 1, window: window(g, g.Cout, i) };
+      convRows(x, wi, bi, { ...forwardRowsPass(gg), xWindow: window(g, g.Cin, i), into }, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)} group ${i}`);
+      [wi, bi].forEach((t) => t?.dispose());
+    }
+    return out;
+  }
+  return eachGroup(g, out, Cog, (i) => {
     const xi = part(x, i, Cg, g.groups);
-    const wi = part(w, i, Cog, g.groups); // w [KH, KW, Cg, Cout]: group i's columns
+    const wi = part(w, i, Cog, g.groups);
     const bi = bias && part(bias, i, Cog, g.groups);
     const y = conv2dForward(xi, wi, bi, gg);
     [xi, wi, bi].forEach((t) => t?.dispose());
@@ -43,13 +66,27 @@ export function groupedForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geo
 /** dX: input channels of group i from its output channels' gradient through its weights. */
 export function groupedInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
   const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
-  return eachGroup(g, new Tensor([g.N, g.H, g.W, g.Cin]), Cg, (i, gg) => {
+  const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
+  const gg = groupGeometry(g);
+  const passes = familyFor('conv_dgrad', [gg.N * gg.H * gg.W, gg.Cin, gg.KH * gg.KW * gg.Cout]) === 'cpu' ? inputGradPasses(gg) : null;
+  if (passes) {
+    for (let i = 0; i < g.groups; i++) {
+      const wi = part(w, i, Cog, g.groups);
+      for (const { py, pass } of passes) {
+        const into = { tensor: dx, YH: g.H, y0: py, YS: g.stride, window: window(g, g.Cin, i) };
+        convRows(dy, wi, null, { ...pass, xWindow: window(g, g.Cout, i), into }, `conv2d input-grad ${shapeStr(dy.shape)} group ${i}`);
+      }
+      wi.dispose();
+    }
+    return dx;
+  }
+  return eachGroup(g, dx, Cg, (i) => {
     const dyi = part(dy, i, Cog, g.groups);
     const wi = part(w, i, Cog, g.groups);
-    const dx = conv2dInputGrad(dyi, wi, gg);
+    const dxi = conv2dInputGrad(dyi, wi, gg);
     dyi.dispose();
     wi.dispose();
-    return dx;
+    return dxi;
   });
 }
 

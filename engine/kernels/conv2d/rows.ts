@@ -24,10 +24,17 @@ const ROWS = kernel({
   params: {
     N: 'u32', H: 'u32', W: 'u32', R: 'u32', Ho: 'u32', Wo: 'u32', C: 'u32', KH: 'u32',
     padY: 'i32', padX: 'i32', segs: 'u32', col0: 'u32', hasBias: 'u32', YH: 'u32', y0: 'u32', YS: 'u32',
+    xStride: 'u32', xOff: 'u32', yStride: 'u32', yOff: 'u32',
   },
   bindings: ['X', 'Wb', 'bias', 'Y'],
   constants: ['TM', 'TN', 'WG', 'KW', 'STRIDE', 'UP', 'UPAD'],
 });
+
+/** Channels [offset, offset + count) of a tensor with `stride` channels per pixel: one group's part of a grouped convolution's operand. */
+export interface ChannelWindow {
+  stride: number;
+  offset: number;
+}
 
 /** One run of the row kernel: Y = a stride-`stride` convolution of X with KH × KW packed taps. */
 export interface RowsPass {
@@ -42,7 +49,9 @@ export interface RowsPass {
   /** The input gradient of a convolution with this stride and padding along x (UP in conv2d_rows.wgsl). */
   up?: { S: number; pad: number };
   /** Where the output rows go: row y0 + YS·oy of `tensor` [N, YH, Wo, C]; absent: a new [N, Ho, Wo, C]. */
-  into?: { tensor: Tensor; YH: number; y0: number; YS: number };
+  into?: { tensor: Tensor; YH: number; y0: number; YS: number; window?: ChannelWindow };
+  /** X's R channels as a window of a wider tensor; absent: X is [N, H, W, R]. */
+  xWindow?: ChannelWindow;
 }
 
 /** Invocations per workgroup: one SIMD vector and one subgroup (bigger measured no faster and waste more at edges). */
@@ -69,6 +78,8 @@ export function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass,
     workgroups: elementGrid(packedCount),
     label: `${label} (pack weights)`,
   });
+  const xw = d.xWindow ?? { stride: d.R, offset: 0 };
+  const yw = into.window ?? { stride: d.C, offset: 0 };
   const TM = d.up ? UP_TM : rowsTM(TN, d.stride, d.KW);
   const segs = Math.ceil(d.Wo / TM);
   const [gx, gy] = grid(Math.ceil((d.N * d.Ho * segs) / WG));
@@ -80,6 +91,7 @@ export function convRows(X: Tensor, w: Tensor, bias: Tensor | null, d: RowsPass,
       params: {
         N: d.N, H: d.H, W: d.W, R: d.R, Ho: d.Ho, Wo: d.Wo, C: d.C, KH: d.KH, padY: d.padY, padX: d.padX, segs, col0: b * TN,
         hasBias: bias ? 1 : 0, YH: into.YH, y0: into.y0, YS: into.YS,
+        xStride: xw.stride, xOff: xw.offset, yStride: yw.stride, yOff: yw.offset,
       },
       buffers: { X: X.buffer, Wb: { buffer: packed.buffer, offset: b * stride * 4, size: UNIFORM_BYTES }, bias: (bias ?? X).buffer, Y: into.tensor.buffer },
       workgroups: [gx, gy],
