@@ -11,7 +11,9 @@
 //   are the same for all of them and come through rowB (gemm_b_subgroup.wgsl: one load per lane and subgroup
 //   broadcasts where 8-lane subgroups exist; gemm_b_storage.wgsl elsewhere), compiled in front of this file.
 // Layouts: X4 = X [N·H·W, Cin4·4] and dY [N·Ho·Wo, C4·4] with channels padded to a multiple of 4 (engine/kernels/
-// conv2d/weight_grad.ts packs them when they are not), partial [slices, KH·KW·Cin, Cout].
+// conv2d/weight_grad.ts packs them when they are not), partial [slices, KH·KW·Cin, Cout]. X's and dY's channels
+// may be a window of wider tensors: xStride4 vec4s per pixel from vec4 xOff4 (and yStride4, yOff4), which is how
+// a grouped convolution reads each group's channels in place (engine/kernels/conv2d/grouped.ts).
 override TN: u32 = 16u;   // output channels per invocation: 16 (rowB's subgroup variant needs a multiple of 8)
 override WG: u32 = 8u;    // one SIMD vector / subgroup on llvmpipe
 override KW: u32 = 3u;    // kernel width, at most 3: sizes the window and the accumulator rows
@@ -23,6 +25,7 @@ struct Params {
   Ho: u32, Wo: u32, Cout: u32, KH: u32,
   pad: u32, rowsPerSlice: u32, Cin4: u32, C4: u32,   // rowsPerSlice: output rows (n, oy) per slice
   RB: u32, groups: u32, slices: u32,      // RB = KH·Cin4 row blocks, in `groups` workgroups per slice
+  xStride4: u32, xOff4: u32, yStride4: u32, yOff4: u32,   // the channel windows (above): Cin4, 0, C4, 0 for whole tensors
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X4: array<vec4<f32>>;
@@ -32,7 +35,7 @@ struct Params {
 // X4 at pixel (row start xRow, column ix) and channel quad c4, or zeros outside the row.
 fn xAt(xRow: u32, rowInside: bool, ix: i32, c4: u32) -> vec4<f32> {
   let inside = rowInside && ix >= 0 && ix < i32(p.W);
-  return select(vec4<f32>(0.0), X4[(xRow + u32(max(ix, 0))) * p.Cin4 + c4], inside);
+  return select(vec4<f32>(0.0), X4[(xRow + u32(max(ix, 0))) * p.xStride4 + p.xOff4 + c4], inside);
 }
 
 @compute @workgroup_size(WG)
@@ -62,7 +65,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var k = 0u; k < KEEP; k++) { win[k] = win[k + STRIDE]; }
       let ix0 = i32(STRIDE * ox) - i32(p.pad);
       for (var k = KEEP; k < KW; k++) { win[k] = xAt(xRow, rowInside, ix0 + i32(k), c4); }
-      let b = rowB(r * p.Wo + ox, col4, p.C4, lid % 8u);   // dY at this pixel, TN channels
+      let b = rowBAt((r * p.Wo + ox) * p.yStride4 + p.yOff4, col4, p.C4, lid % 8u);   // dY at this pixel, TN channels
       for (var kx = 0u; kx < KW; kx++) {
         for (var e = 0u; e < 4u; e++) {
           let a = vec4<f32>(win[kx][e]);

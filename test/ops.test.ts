@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as E from '../engine/index.ts';
 import { Rng, backward, tidy, Tensor } from '../engine/index.ts';
 import * as R from './reference.ts';
-import { convGeometry, convKind, groupedForward, groupedInputGrad, usesRowKernel } from '../engine/kernels/conv2d/index.ts';
+import { convGeometry, convKind, groupedForward, groupedInputGrad, groupedWeightGrad, usesRowKernel } from '../engine/kernels/conv2d/index.ts';
 import { runtime } from '../engine/runtime/index.ts';
 import { tileFor } from '../engine/kernels/tiles.ts';
 import { down, gpuReady, labelsUp, up } from './gpu.ts';
@@ -302,6 +302,9 @@ describe('grouped and depthwise conv2d', () => {
     { N: 2, H: 9, W: 11, Cin: 12, Cout: 18, k: 3, stride: 1, pad: 1, groups: 3, bias: true },
     { N: 2, H: 10, W: 17, Cin: 10, Cout: 15, k: 3, stride: 2, pad: 1, groups: 5, bias: false },
     { N: 1, H: 8, W: 16, Cin: 60, Cout: 240, k: 1, stride: 1, pad: 0, groups: 3, bias: true },
+    // Groups of whole vec4s: the weight gradient along rows reads them in place too, 1×1 and 3×3 at stride 2.
+    { N: 2, H: 9, W: 11, Cin: 96, Cout: 48, k: 1, stride: 1, pad: 0, groups: 3, bias: false },
+    { N: 2, H: 7, W: 9, Cin: 24, Cout: 24, k: 3, stride: 2, pad: 1, groups: 2, bias: true },
   ];
   for (const c of cases as ((typeof cases)[number] & { kw?: number })[]) {
     it(JSON.stringify(c), async () => {
@@ -329,7 +332,7 @@ describe('grouped and depthwise conv2d', () => {
     expect(kind(16, 32, 16)).toBe('grouped');   // a channel multiplier
     expect(kind(240, 60, 3, 1)).toBe('grouped');
   });
-  it('a grouped convolution on the row kernel reads and writes its groups’ channels in place: no activation copied', () => {
+  it('a grouped convolution on the row kernels reads and writes its groups’ channels in place: no activation copied', () => {
     // ShuffleNetV1's expanding 1×1 (60 → 240 in 3 groups), 16 pixels wide. Per group, only the weights' columns are
     // copied (1 launch) and packed (1); the row kernel runs once per block of 16 output columns.
     const g = convGeometry([1, 8, 16, 60], [1, 1, 20, 240], 1, 0, 3);
@@ -342,6 +345,12 @@ describe('grouped and depthwise conv2d', () => {
     expect(launches(() => groupedForward(x, w, null, g))).toBe(3 * (2 + Math.ceil(80 / 16)));
     expect(launches(() => groupedInputGrad(dy, w, g))).toBe(3 * (2 + Math.ceil(20 / 16)));
     [x, w, dy].forEach((t) => t.dispose());
+    // The weight gradient of the reducing 1×1 (240 → 60): per group the kernel along rows, the sum of its slices,
+    // and the group's columns copied into dW.
+    const g2 = convGeometry([1, 8, 16, 240], [1, 1, 80, 60], 1, 0, 3);
+    const [x2, dy2] = [randn([1, 8, 16, 240]), randn([1, 8, 16, 60])].map((t) => up(t));
+    expect(launches(() => groupedWeightGrad(x2, dy2, g2))).toBe(3 * 3);
+    [x2, dy2].forEach((t) => t.dispose());
   });
   it('rejects groups that do not divide the channels, naming the shapes', async () => {
     const x = up(randn([1, 4, 4, 6]));

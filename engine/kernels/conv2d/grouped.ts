@@ -1,10 +1,10 @@
 // Grouped convolutions that are not depthwise (e.g. ShuffleNet's 1×1 convolutions in 3 groups, or a depthwise
-// convolution with a channel multiplier): one dense convolution per group. Where the row kernel runs a group's
-// pass (the forward pass and the input gradient, on the CPU-driver family: choice.ts), it reads the group's
-// channels of the whole input and writes the group's channels of the whole output in place (a channel window,
-// rows.ts); otherwise — the weight gradient, the other kernel families — each group's channels are copied out of
-// the whole tensors and its results copied into place (channels.ts). The weights' per-group columns are always
-// copied: they are small. Those copies moved every activation of ShuffleNetV1 several times per step (a fifth of
+// convolution with a channel multiplier): one dense convolution per group. Where the CPU-driver family's row
+// kernels run a group's pass (the forward pass and the input gradient on conv2d_rows.wgsl, the weight gradient on
+// conv2d_wgrad_rows.wgsl when the groups are whole vec4s: choice.ts), they read the group's channels of the whole
+// activations and write the group's channels of the whole output in place (a channel window, rows.ts);
+// otherwise — the other kernels and families — each group's channels are copied out of the whole tensors and its
+// results copied into place (channels.ts). The weights' per-group columns are always copied: they are small. Those copies moved every activation of ShuffleNetV1 several times per step (a fifth of
 // its step on lavapipe, README "Benchmarks"); the launches grow with the number of groups, which is why depthwise
 // convolutions have kernels of their own.
 
@@ -12,12 +12,12 @@ import { Tensor } from '../../tensor.ts';
 import { channelCopyInto, channelSlice } from '../channels.ts';
 import { familyFor } from '../ladder/family.ts';
 import { shapeStr } from '../shapes.ts';
-import { inputGradPasses, usesRowKernel } from './choice.ts';
+import { inputGradPasses, usesRowKernel, usesWgradRows } from './choice.ts';
 import { conv2dForward, forwardRowsPass } from './forward.ts';
 import type { Geometry } from './geometry.ts';
 import { conv2dInputGrad } from './input_grad.ts';
 import { convRows } from './rows.ts';
-import { conv2dWeightGrad } from './weight_grad.ts';
+import { conv2dWeightGrad, conv2dWeightGradRows } from './weight_grad.ts';
 
 /** One group's convolution: a dense one from Cin/groups to Cout/groups channels. */
 const groupGeometry = (g: Geometry): Geometry => ({ ...g, Cin: g.Cin / g.groups, Cout: g.Cout / g.groups, groups: 1 });
@@ -93,7 +93,14 @@ export function groupedInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
 /** dW [KH, KW, Cin/groups, Cout]: group i's columns from its input channels and its output channels' gradient. */
 export function groupedWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
-  return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i, gg) => {
+  const gg = groupGeometry(g);
+  // In place where the kernel along rows runs the group and reads whole vec4s of it.
+  const inPlace = Cg % 4 === 0 && Cog % 4 === 0 && usesWgradRows(gg) &&
+    familyFor('conv_wgrad', [gg.KH * gg.KW * gg.Cin, gg.Cout, gg.N * gg.Ho * gg.Wo]) === 'cpu';
+  if (inPlace) {
+    return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i) => conv2dWeightGradRows(x, dy, gg, { x: window(g, g.Cin, i), dy: window(g, g.Cout, i) }));
+  }
+  return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i) => {
     const xi = part(x, i, Cg, g.groups);
     const dyi = part(dy, i, Cog, g.groups);
     const dw = conv2dWeightGrad(xi, dyi, gg);

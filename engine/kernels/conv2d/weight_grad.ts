@@ -14,6 +14,7 @@ import { convWeightGradNaive } from '../ladder/naive.ts';
 import { convWeightGradTiled } from '../ladder/tiled.ts';
 import { usesWgradRows, wgradSplits } from './choice.ts';
 import type { Geometry } from './geometry.ts';
+import type { ChannelWindow } from './rows.ts';
 
 const WGRAD_ROWS = kernel({
   shader: 'conv2d_wgrad_rows.wgsl',
@@ -21,6 +22,7 @@ const WGRAD_ROWS = kernel({
   params: {
     N: 'u32', H: 'u32', W: 'u32', Cin: 'u32', Ho: 'u32', Wo: 'u32', Cout: 'u32', KH: 'u32',
     pad: 'u32', rowsPerSlice: 'u32', Cin4: 'u32', C4: 'u32', RB: 'u32', groups: 'u32', slices: 'u32',
+    xStride4: 'u32', xOff4: 'u32', yStride4: 'u32', yOff4: 'u32',
   },
   bindings: ['X4', 'B', 'partial'],
   constants: ['TN', 'WG', 'KW', 'STRIDE'],
@@ -54,8 +56,11 @@ function padChannels(t: Tensor, rows: number, channels: number): Tensor | null {
   return channels % 4 === 0 ? null : packVec4(t, 1, rows, channels, 0, channels, 1);
 }
 
-/** The weight gradient along output rows: each slice a run of (n, oy) rows, 16 output columns per invocation. */
-export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry): Tensor {
+/**
+ * The weight gradient along output rows: each slice a run of (n, oy) rows, 16 output columns per invocation.
+ * `windows`: x's Cin and dy's Cout channels are windows of wider tensors (multiples of 4 channels, at multiples of 4).
+ */
+export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry, windows?: { x: ChannelWindow; dy: ChannelWindow }): Tensor {
   const TN = 16;
   const WG = 8;
   const Cin4 = Math.ceil(g.Cin / 4);
@@ -66,8 +71,10 @@ export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry): Tensor
   const wanted = wgradSplits(g.N * g.Ho * g.Wo, groups * WG, colBlocks);
   const rowsPerSlice = Math.ceil(rows / wanted);
   const slices = Math.ceil(rows / rowsPerSlice);
-  const x4 = padChannels(x, g.N * g.H * g.W, g.Cin);
-  const dy4 = padChannels(dy, g.N * g.Ho * g.Wo, g.Cout);
+  const x4 = windows ? null : padChannels(x, g.N * g.H * g.W, g.Cin);
+  const dy4 = windows ? null : padChannels(dy, g.N * g.Ho * g.Wo, g.Cout);
+  const xw = windows?.x ?? { stride: Cin4 * 4, offset: 0 };
+  const yw = windows?.dy ?? { stride: Math.ceil(g.Cout / 4) * 4, offset: 0 };
   const partial = new Tensor([slices, g.KH * g.KW * g.Cin * g.Cout]);
   runtime().launch(WGRAD_ROWS, {
     variant: gemmVariant({ TM: 4 * g.KW, TN, WG }), // dY is its shared operand, read through rowB
@@ -75,6 +82,7 @@ export function conv2dWeightGradRows(x: Tensor, dy: Tensor, g: Geometry): Tensor
     params: {
       N: g.N, H: g.H, W: g.W, Cin: g.Cin, Ho: g.Ho, Wo: g.Wo, Cout: g.Cout, KH: g.KH, pad: g.pad,
       rowsPerSlice, Cin4, C4: Math.ceil(g.Cout / 4), RB, groups, slices,
+      xStride4: xw.stride / 4, xOff4: xw.offset / 4, yStride4: yw.stride / 4, yOff4: yw.offset / 4,
     },
     buffers: { X4: (x4 ?? x).buffer, B: (dy4 ?? dy).buffer, partial: partial.buffer },
     workgroups: [groups * slices, colBlocks],
