@@ -40,10 +40,10 @@ function eachGroup(g: Geometry, out: Tensor, per: number, run: (i: number, gg: G
 
 /** y = grouped conv2d(x, w) + bias: output channels of group i from its input channels and its weights' columns. */
 export function groupedForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
-  const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
-  const out = new Tensor([g.N, g.Ho, g.Wo, g.Cout]);
+  const Cog = g.Cout / g.groups;
   const gg = groupGeometry(g);
   if (familyFor('conv_fwd', [gg.N * gg.Ho * gg.Wo, gg.Cout, gg.KH * gg.KW * gg.Cin]) === 'cpu' && usesRowKernel(gg, 'forward')) {
+    const out = new Tensor([g.N, g.Ho, g.Wo, g.Cout]);
     for (let i = 0; i < g.groups; i++) {
       const wi = part(w, i, Cog, g.groups); // w [KH, KW, Cg, Cout]: group i's columns
       const bi = bias && part(bias, i, Cog, g.groups);
@@ -53,7 +53,13 @@ export function groupedForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geo
     }
     return out;
   }
-  return eachGroup(g, out, Cog, (i) => {
+  return groupedForwardCopies(x, w, bias, g);
+}
+
+/** The forward pass with each group's channels copied out and its output copied into place (any kernel). */
+export function groupedForwardCopies(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
+  const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
+  return eachGroup(g, new Tensor([g.N, g.Ho, g.Wo, g.Cout]), Cog, (i, gg) => {
     const xi = part(x, i, Cg, g.groups);
     const wi = part(w, i, Cog, g.groups);
     const bi = bias && part(bias, i, Cog, g.groups);
@@ -65,11 +71,11 @@ export function groupedForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geo
 
 /** dX: input channels of group i from its output channels' gradient through its weights. */
 export function groupedInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
-  const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
-  const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
+  const Cog = g.Cout / g.groups;
   const gg = groupGeometry(g);
   const passes = familyFor('conv_dgrad', [gg.N * gg.H * gg.W, gg.Cin, gg.KH * gg.KW * gg.Cout]) === 'cpu' ? inputGradPasses(gg) : null;
   if (passes) {
+    const dx = new Tensor([g.N, g.H, g.W, g.Cin]);
     for (let i = 0; i < g.groups; i++) {
       const wi = part(w, i, Cog, g.groups);
       for (const { py, pass } of passes) {
@@ -80,7 +86,13 @@ export function groupedInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
     }
     return dx;
   }
-  return eachGroup(g, dx, Cg, (i) => {
+  return groupedInputGradCopies(dy, w, g);
+}
+
+/** dX with each group's channels copied out and in (any kernel). */
+export function groupedInputGradCopies(dy: Tensor, w: Tensor, g: Geometry): Tensor {
+  const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
+  return eachGroup(g, new Tensor([g.N, g.H, g.W, g.Cin]), Cg, (i, gg) => {
     const dyi = part(dy, i, Cog, g.groups);
     const wi = part(w, i, Cog, g.groups);
     const dxi = conv2dInputGrad(dyi, wi, gg);
@@ -100,7 +112,13 @@ export function groupedWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   if (inPlace) {
     return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i) => conv2dWeightGradRows(x, dy, gg, { x: window(g, g.Cin, i), dy: window(g, g.Cout, i) }));
   }
-  return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i) => {
+  return groupedWeightGradCopies(x, dy, g);
+}
+
+/** dW with each group's channels copied out (any kernel). */
+export function groupedWeightGradCopies(x: Tensor, dy: Tensor, g: Geometry): Tensor {
+  const [Cg, Cog] = [g.Cin / g.groups, g.Cout / g.groups];
+  return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i, gg) => {
     const xi = part(x, i, Cg, g.groups);
     const dyi = part(dy, i, Cog, g.groups);
     const dw = conv2dWeightGrad(xi, dyi, gg);
