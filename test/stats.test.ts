@@ -45,7 +45,7 @@ it('signTest is the exact two-sided binomial', () => {
   expect(signTest([1, 1, 1, 1, 1, 1, 1, 1, -1, -1]).p).toBeCloseTo((2 * (1 + 10 + 45)) / 1024, 12);
 });
 
-it('the report pairs each method with NOKD and KD by seed', () => {
+it('the report pairs each method with NOKD and KD by seed, and the papers’ steps (DGKD vs TAKD, its variants vs DGKD)', () => {
   const rows: SeedResult[] = [];
   const add = (method: string, seed: number, acc: number) => rows.push({ method, arch: 'plain2', seed, shared: false, best: acc, final: acc - 0.001, bestEpoch: 3 });
   rows.push({ method: 'Teacher', arch: 'plain8', seed: 0, shared: true, best: 0.9, final: 0.9, bestEpoch: 40 });
@@ -59,5 +59,11 @@ it('the report pairs each method with NOKD and KD by seed', () => {
   const kd = cs[0];
   expect(kd.deltas.map((d) => Math.round(d * 1e4) / 1e4)).toEqual([0.03, 0.02, 0.03]);
   expect(kd.wins).toBe(3);
+  // With TAKD and DGKD's variants in the run, the papers' steps too: DGKD and its variants against TAKD, the variants against DGKD.
+  [0.62, 0.64].forEach((a, s) => add('TAKD', s, a));
+  [0.65, 0.65].forEach((a, s) => add('DGKD (stochastic, p = 0.75)', s, a));
+  const steps = pairedComparisons(rows).filter((c) => c.measure === 'best' && c.baseline !== 'NOKD' && c.baseline !== 'KD');
+  expect(steps.map((c) => `${c.method}/${c.baseline}`)).toEqual(['DGKD/TAKD', 'DGKD (stochastic, p = 0.75)/TAKD', 'DGKD (stochastic, p = 0.75)/DGKD']);
+  expect(steps[0].deltas.map((d) => Math.round(d * 1e4) / 1e4)).toEqual([0.02, 0.02]);
   expect(formatComparisons(cs).split('\n')[2]).toMatch(/^\| KD \| NOKD \| best \| 3 \| \+2\.67 ± 0\.58 \| \+3\.00, \+2\.00, \+3\.00 \| 0\.0\d\d \| 3–0 \| 0\.250 \|$/);
 });

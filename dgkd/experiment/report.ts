@@ -79,7 +79,7 @@ export interface Summary {
   config: unknown;
   stages: StageSummary[];
   table: TableRow[];
-  /** Each method against NOKD and against KD, paired per seed (absent in runs made before it existed). */
+  /** Each method against NOKD and KD (and the papers' steps, PAIRED_BASELINES), paired per seed (absent in runs made before it existed). */
   comparisons?: Comparison[];
   perSeed: SeedResult[];
 }
@@ -101,14 +101,26 @@ export interface Comparison {
   pSign: number;
 }
 
-/** Every student method against NOKD and KD, on best and final accuracy, where both ran on two or more seeds. */
+/**
+ * What each method is paired with: every method with NOKD and with KD, and the steps the papers claim — DGKD and
+ * its variants with TAKD (dense teaching against the assistant chain), and DGKD's variants (stochastic teaching,
+ * the loss ÷ teachers) with plain DGKD.
+ */
+export const PAIRED_BASELINES: { baseline: string; pairs: (method: string) => boolean }[] = [
+  { baseline: 'NOKD', pairs: () => true },
+  { baseline: 'KD', pairs: (m) => m !== 'NOKD' },
+  { baseline: 'TAKD', pairs: (m) => m === 'DGKD' || m.startsWith('DGKD (') },
+  { baseline: 'DGKD', pairs: (m) => m.startsWith('DGKD (') },
+];
+
+/** Every student method against its baselines (PAIRED_BASELINES), on best and final accuracy, where both ran on two or more seeds. */
 export function pairedComparisons(perSeed: SeedResult[]): Comparison[] {
   const out: Comparison[] = [];
   const methods = [...new Set(perSeed.filter((p) => !p.shared && p.method !== 'Teacher').map((p) => p.method))];
-  for (const baseline of ['NOKD', 'KD']) {
+  for (const { baseline, pairs: paired } of PAIRED_BASELINES) {
     const base = new Map(perSeed.filter((p) => p.method === baseline).map((p) => [p.seed, p]));
     for (const method of methods) {
-      if (method === baseline || (baseline === 'KD' && method === 'NOKD')) continue;
+      if (method === baseline || !paired(method)) continue;
       const pairs = perSeed.filter((p) => p.method === method && base.has(p.seed));
       if (pairs.length < 2) continue;
       for (const measure of ['best', 'final'] as const) {
@@ -221,7 +233,8 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
     tableNotes(summary),
     '',
     ...(summary.comparisons?.length
-      ? ['## Paired tests', '', 'Each method against NOKD and KD on the same seeds (same data order and initialisation): the per-seed ' +
+      ? ['## Paired tests', '', 'Each method against NOKD and KD on the same seeds (same data order and initialisation), and the papers\' ' +
+          'steps: DGKD and its variants against TAKD, the variants against DGKD. The per-seed ' +
           'differences, a two-sided paired t-test and a two-sided exact sign test (with n seeds the sign test cannot go below 2/2ⁿ).', '',
         formatComparisons(summary.comparisons), '']
       : []),
