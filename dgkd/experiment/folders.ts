@@ -134,7 +134,6 @@ export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { n
   }
 }
 
-/** Moves an earlier run's reports out of the way; returns where they went, or null when there were none. */
 /**
  * Claims the run folder for this process: a second run on the same folder (the same command twice, or another
  * with the same --out and --name) is refused, naming the process that holds it.
