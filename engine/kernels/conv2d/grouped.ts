@@ -4,9 +4,10 @@
 // conv2d_wgrad_rows.wgsl when the groups are whole vec4s: choice.ts), they read the group's channels of the whole
 // activations and write the group's channels of the whole output in place (a channel window, rows.ts);
 // otherwise — the other kernels and families — each group's channels are copied out of the whole tensors and its
-// results copied into place (channels.ts). The weights' per-group columns are always copied: they are small. Those copies moved every activation of ShuffleNetV1 several times per step (a fifth of
-// its step on lavapipe, README "Benchmarks"); the launches grow with the number of groups, which is why depthwise
-// convolutions have kernels of their own.
+// results copied into place (channels.ts; the *Copies functions). Those copies moved every activation of
+// ShuffleNetV1 several times per step (a fifth of its step on lavapipe: docs/conv-kernels.md). The weights'
+// per-group columns are always copied: they are small. The launches grow with the number of groups, which is why
+// depthwise convolutions have kernels of their own.
 
 import { Tensor } from '../../tensor.ts';
 import { channelCopyInto, channelSlice } from '../channels.ts';
@@ -25,8 +26,8 @@ const groupGeometry = (g: Geometry): Geometry => ({ ...g, Cin: g.Cin / g.groups,
 /** Group i's part of a tensor whose last axis holds `groups` blocks of `per` channels (a copy, or the tensor itself for one group). */
 const part = (t: Tensor, i: number, per: number, groups: number) => (groups === 1 ? t : channelSlice(t, i * per, per));
 
-/** Group i's channels of a tensor with `per` channels per group, as a window of the whole tensor. */
-const window = (g: Geometry, channels: number, i: number) => ({ stride: channels, offset: i * (channels / g.groups) });
+/** Group i's channels of a tensor with `channels` channels in all, as a window of the whole tensor. */
+const groupChannels = (g: Geometry, channels: number, i: number) => ({ stride: channels, offset: i * (channels / g.groups) });
 
 function eachGroup(g: Geometry, out: Tensor, per: number, run: (i: number, gg: Geometry) => Tensor): Tensor {
   const gg = groupGeometry(g);
@@ -47,8 +48,8 @@ export function groupedForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geo
     for (let i = 0; i < g.groups; i++) {
       const wi = part(w, i, Cog, g.groups); // w [KH, KW, Cg, Cout]: group i's columns
       const bi = bias && part(bias, i, Cog, g.groups);
-      const into = { tensor: out, YH: g.Ho, y0: 0, YS: 1, window: window(g, g.Cout, i) };
-      convRows(x, wi, bi, { ...forwardRowsPass(gg), xWindow: window(g, g.Cin, i), into }, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)} group ${i}`);
+      const into = { tensor: out, YH: g.Ho, y0: 0, YS: 1, window: groupChannels(g, g.Cout, i) };
+      convRows(x, wi, bi, { ...forwardRowsPass(gg), xWindow: groupChannels(g, g.Cin, i), into }, `conv2d ${shapeStr(x.shape)} * ${shapeStr(w.shape)} group ${i}`);
       [wi, bi].forEach((t) => t?.dispose());
     }
     return out;
@@ -79,8 +80,8 @@ export function groupedInputGrad(dy: Tensor, w: Tensor, g: Geometry): Tensor {
     for (let i = 0; i < g.groups; i++) {
       const wi = part(w, i, Cog, g.groups);
       for (const { py, pass } of passes) {
-        const into = { tensor: dx, YH: g.H, y0: py, YS: g.stride, window: window(g, g.Cin, i) };
-        convRows(dy, wi, null, { ...pass, xWindow: window(g, g.Cout, i), into }, `conv2d input-grad ${shapeStr(dy.shape)} group ${i}`);
+        const into = { tensor: dx, YH: g.H, y0: py, YS: g.stride, window: groupChannels(g, g.Cin, i) };
+        convRows(dy, wi, null, { ...pass, xWindow: groupChannels(g, g.Cout, i), into }, `conv2d input-grad ${shapeStr(dy.shape)} group ${i}`);
       }
       wi.dispose();
     }
@@ -110,7 +111,7 @@ export function groupedWeightGrad(x: Tensor, dy: Tensor, g: Geometry): Tensor {
   const inPlace = Cg % 4 === 0 && Cog % 4 === 0 && usesWgradRows(gg) &&
     familyFor('conv_wgrad', [gg.KH * gg.KW * gg.Cin, gg.Cout, gg.N * gg.Ho * gg.Wo]) === 'cpu';
   if (inPlace) {
-    return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i) => conv2dWeightGradRows(x, dy, gg, { x: window(g, g.Cin, i), dy: window(g, g.Cout, i) }));
+    return eachGroup(g, new Tensor([g.KH, g.KW, Cg, g.Cout]), Cog, (i) => conv2dWeightGradRows(x, dy, gg, { x: groupChannels(g, g.Cin, i), dy: groupChannels(g, g.Cout, i) }));
   }
   return groupedWeightGradCopies(x, dy, g);
 }
