@@ -124,6 +124,19 @@ describe('presets and implied settings', () => {
     for (const name of Object.keys(PRESETS).filter((n) => n !== 'quick')) expect(help).toMatch(new RegExp(`[;,] ${name}[:,]`));
     expect(help).toMatch(/--epochs N .*cifar10-gap: 20\]/);
   });
+  it('cifar10-gap without --teacher-checkpoint says at the start that it trains its own, shorter teacher', () => {
+    const origin = (args: string[]) => {
+      const c = parseArgs(args);
+      if (c.kind !== 'run') throw new Error(c.kind);
+      return c.origin;
+    };
+    const data = ['--preset', 'cifar10-gap', '--data-dir', tmpdir()];
+    expect(origin(data)).toMatch(/Note: no --teacher-checkpoint, so the teacher plain8 is trained here for 20 epochs; the README's comparison starts from the kept 40-epoch one \(--teacher-checkpoint teachers\/cifar10\/plain8\.safetensors\)$/);
+    expect(origin([...data, '--teacher-checkpoint', 'teachers/cifar10/plain8.safetensors'])).not.toMatch(/Note/);
+    // The teacher's own training (scripts/cifar10-gap.sh) has no teacher to speak of.
+    expect(origin([...data, '--method', 'ce', '--student', 'plain8', '--epochs', '40'])).not.toMatch(/Note/);
+    expect(origin(['--preset', 'cifar10-cpu', '--data-dir', tmpdir()])).not.toMatch(/Note/);
+  });
   it('architecture aliases are canonical from flags and files alike', () => {
     expect(run(['--teacher', 'ResNet-20']).teacher).toBe('resnet20');
     expect(run(['--config', fileWith('assistants', ['CNN4'])]).assistants).toEqual(['plain4']);
