@@ -1,12 +1,13 @@
 // The pipeline on a tiny config: stage order, reuse of finished stages, summary.json, report files.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quickConfig, type ExperimentConfig } from '../dgkd/settings/config.ts';
 import { planStages } from '../dgkd/experiment/plan.ts';
 import { runExperiment } from '../dgkd/experiment/run.ts';
 import { gpuReady } from './gpu.ts';
+import { writeTinyCifar } from './tiny-cifar.ts';
 
 beforeAll(async () => {
   await gpuReady;
@@ -129,5 +130,26 @@ describe('running', () => {
     expect(second.stages.filter((s) => !s.reused).map((s) => s.name)).toEqual(['student-plain2-dgkd-seed1']);
     expect(readdirSync(bank).sort()).toEqual(files);
     files.forEach((f, i) => expect(statSync(join(bank, f)).ino).toBe(before[i].ino));
+  });
+
+  it('stages are keyed by the data’s content: a copy elsewhere finds them; a store keyed by the folder (before) still resumes', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'dgkd-pipe-moved-'));
+    const [here, copy] = [writeTinyCifar(join(work, 'here')), writeTinyCifar(join(work, 'copy'))];
+    const c = { ...tinyConfig(join(work, 'out')), dataset: 'cifar10', dataDir: here, valSplit: 20, compare: false };
+    const first = await runExperiment(c);
+    expect(first.stages.every((s) => !s.reused)).toBe(true);
+    expect(first.dataId).toMatch(/^[0-9a-f]{16}$/);
+    // The same data in another folder (another machine's copy): the run resumes from every stage.
+    const moved = await runExperiment({ ...c, dataDir: copy, resume: true });
+    expect(moved.stages.every((s) => s.reused)).toBe(true);
+    expect(moved.table).toEqual(first.table);
+    // A store written before (stages under keys that held the data folder's path): renamed to those keys, found.
+    const store = join(c.out, '_cache');
+    const byPath = planStages(c, 10, c.seed).stages.map((s) => s.key);
+    first.stages.forEach((s, i) => renameSync(join(store, s.key), join(store, byPath[i])));
+    const earlier = await runExperiment({ ...c, name: 'earlier' });
+    expect(earlier.stages.every((s) => s.reused)).toBe(true);
+    expect(earlier.stages.map((s) => s.key)).toEqual(byPath);
+    expect(earlier.table).toEqual(first.table);
   });
 });

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeSafetensors } from '../engine/io/safetensors.ts';
 import { checkRedis } from '../dgkd/queue/connection.ts';
+import { writeTinyCifar } from './tiny-cifar.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'dgkd-queue-'));
@@ -269,16 +270,7 @@ describe('the pipeline on a queue', () => {
 
   it('a worker whose dataset lies elsewhere: --data-dir with a copy trains; other content fails once naming the folder (exit 2)', async () => {
     // A small CIFAR-10 folder for the coordinator, an exact copy and a copy with one pixel changed for the workers.
-    const cifar = (dir: string, touch = false) => {
-      mkdirSync(dir, { recursive: true });
-      for (const [i, name] of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch'].entries()) {
-        const bytes = Buffer.alloc(40 * 3073);
-        for (let j = 0; j < bytes.length; j++) bytes[j] = j % 3073 === 0 ? (j / 3073 + i) % 10 : (j * 7919 + i * 31) % 256;
-        if (touch && i === 2) bytes[5] ^= 1;
-        writeFileSync(join(dir, `${name}.bin`), bytes);
-      }
-      return dir;
-    };
+    const cifar = writeTinyCifar;
     const [here, copy, other] = [cifar(join(work, 'cifar-here')), cifar(join(work, 'cifar-copy')), cifar(join(work, 'cifar-other'), true)];
     const RUN = ['--dataset', 'cifar10', '--data-dir', here, '--method', 'ce', '--student', 'plain2', '--epochs', '1', '--batch-size', '32',
       '--val-split', '20', '--seeds', '1', '--quiet'];

@@ -90,7 +90,12 @@ export function settingsDiff(before: unknown, now: ExperimentConfig): string[] {
     .map((k) => `${k}: was ${a[k] ?? '(absent)'}, now ${b[k] ?? '(absent)'}`);
 }
 
-export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { name: string; key: string }[]): void {
+/**
+ * What --resume may go on from, and what a run without it may not overwrite unawares: with --resume, the settings
+ * must be the run's (the data folder may have moved when the run's stages are keyed by the data's content,
+ * `dataId`, and the content is the same); without it, no stage may hold an interrupted run's checkpoint.
+ */
+export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { name: string; key: string }[], dataId: string): void {
   if (!cfg.resume) {
     for (const s of stages) {
       const dir = stageDir(cfg, s.key);
@@ -114,15 +119,23 @@ export function checkRunState(cfg: ExperimentConfig, runDir: string, stages: { n
   const summary = join(runDir, 'summary.json');
   if (!existsSync(summary)) return;
   let before: unknown;
+  let beforeData: unknown;
   try {
-    before = JSON.parse(readFileSync(summary, 'utf8')).config;
+    ({ config: before, dataId: beforeData } = JSON.parse(readFileSync(summary, 'utf8')));
   } catch {
     return; // not ours to judge; the stages' own checkpoints decide what resumes
   }
-  const diff = settingsDiff(before, cfg);
+  if (typeof beforeData === 'string' && beforeData !== dataId) {
+    throw new RunStateError(
+      `--resume: the data differ from the run in ${runDir}: its content was ${beforeData}, ${cfg.dataDir ?? `the built-in ${cfg.dataset} data`} holds ${dataId} ` +
+        '(other files, or other splits). Resume with the run\'s data, or start a new run under another --name',
+    );
+  }
+  // A run whose stages are keyed by the data's content finds them wherever the same data lie.
+  const diff = settingsDiff(before, cfg).filter((d) => !(typeof beforeData === 'string' && d.startsWith('dataDir:')));
   if (diff.length) {
-    // Stage keys hold the data folder's absolute path: on a machine that keeps the data elsewhere, a link at the
-    // old path lets the run find its stages.
+    // Earlier runs' stage keys hold the data folder's absolute path: on a machine that keeps the data elsewhere,
+    // a link at the old path lets the run find its stages.
     const moved = diff.length === 1 && diff[0].startsWith('dataDir:');
     const wasDir = (before as { dataDir?: string }).dataDir;
     throw new RunStateError(

@@ -1,6 +1,8 @@
 // The plan of an experiment: the stages a method needs (teacher → assistants → student) and the table rows that
-// report them. Each stage has a key, a hash of everything that decides its result (architecture, data, recipe,
-// seed, its teachers' keys, the method's settings), so a stage trained once is reused by every run that needs it.
+// report them. Each stage has a key, a hash of everything that decides its result (architecture, the data's
+// content, recipe, seed, its teachers' keys, the method's settings), so a stage trained once is reused by every
+// run that needs it — on any machine, wherever that machine keeps the data. Stores written before the 17th session
+// keyed stages by the data folder's path instead; their stages are still found (PlanOptions.existing).
 // Pure: no data and no GPU.
 
 import { createHash } from 'node:crypto';
@@ -63,9 +65,11 @@ export function keptStageKey(sha256: string): string {
   return `kept-${sha256.slice(0, 16)}`;
 }
 
-function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClasses: number): string {
+/** A stage's key: its description's hash, the data named by its content (dataId) or, for earlier stores, by its folder. */
+function stageKey(cfg: ExperimentConfig, s: Omit<Stage, 'key' | 'name'>, numClasses: number, dataId: string | null): string {
   if (s.kept) return keptStageKey(s.kept.sha256);
-  const data = {
+  // The content covers the splits too (every pixel and label of train, validation and test).
+  const data = dataId ? { content: dataId } : {
     dataset: cfg.dataset,
     dataDir: cfg.dataDir ? resolve(cfg.dataDir) : null,
     valSplit: cfg.valSplit,
@@ -115,6 +119,16 @@ export interface PlanOptions {
   studentTag?: string;
   /** Models given as files instead of trained (--teacher-checkpoint, --assistant-checkpoints). */
   kept?: KeptModels;
+  /**
+   * The content of the run's data (experiment/data.ts, dataFingerprint), which stage keys hold; absent (plans
+   * that never touch a store, e.g. tests of the planning), the data's settings and folder stand in for it.
+   */
+  dataId?: string;
+  /**
+   * Whether the store holds a stage under this key: a stage found only under its earlier, path-based key (a store
+   * written before keys held the content) is planned under that key, so its run goes on from it.
+   */
+  existing?: (key: string) => boolean;
 }
 
 export interface KeptModels {
@@ -142,7 +156,9 @@ export function planStages(cfg: ExperimentConfig, numClasses: number, seed: numb
       ...(kept ? { kept: { path: resolve(kept.path), sha256: kept.sha256 } } : {}),
       ...(extra ? { extra } : {}),
     };
-    const key = stageKey(cfg, partial, numClasses);
+    const byPath = stageKey(cfg, partial, numClasses, null);
+    const byContent = opts.dataId ? stageKey(cfg, partial, numClasses, opts.dataId) : byPath;
+    const key = byContent !== byPath && !opts.existing?.(byContent) && opts.existing?.(byPath) ? byPath : byContent;
     const existing = byKey.get(key);
     if (existing) return existing;
     const s = { ...partial, name: name + seedTag(role), key };

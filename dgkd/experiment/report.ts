@@ -62,6 +62,8 @@ export interface TableRow {
 export interface Summary {
   name: string;
   dataset: string;
+  /** The content of the run's data (dataFingerprint), which its stage keys hold (absent in runs made before). */
+  dataId?: string;
   data: { train: { name: string; size: number }; val: { name: string; size: number } | null; test: { name: string; size: number } };
   /** Which split chose the best epoch. */
   selection: 'validation' | 'test';

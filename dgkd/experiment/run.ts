@@ -2,14 +2,14 @@
 // folder, run the stages in order — here, or through an executor such as the queue — and write summary.json,
 // report.md and curves.svg after every stage, so a long run always has its partial table.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtime } from '../../engine/index.ts';
 import { createModel } from '../models/index.ts';
 import type { Dataset } from '../data/index.ts';
 import { writeFileAtomic } from '../fit/atomic.ts';
 import { Progress } from '../fit/progress.ts';
-import { checkRunState, keepEarlierRun, lockRunFolder } from './folders.ts';
+import { checkRunState, keepEarlierRun, lockRunFolder, stageDir } from './folders.ts';
 import { type DkdConfig, type ExperimentConfig, type KdSettings } from '../settings/config.ts';
 import { buildTable, pairedComparisons, writeReports, type Curve, type SeedResult, type Summary, type StageSummary } from './report.ts';
 import { dataFingerprint, loadData, modelShape } from './data.ts';
@@ -52,6 +52,7 @@ export async function runExperiment(
 ): Promise<Summary> {
   const progress = new Progress(cfg.quiet);
   const data = loadData(cfg);
+  const dataId = dataFingerprint(data);
   const keptModels = readKeptModels(cfg, data);
   const runDir = join(cfg.out, cfg.name);
   const seeds = Array.from({ length: cfg.seeds }, (_, i) => cfg.seed + i);
@@ -61,6 +62,8 @@ export async function runExperiment(
       variant: v,
       plan: planStages(cfg, data.numClasses, seed, {
         kept: keptModels,
+        dataId,
+        existing: (key) => existsSync(stageDir(cfg, key)),
         ...(v ? { studentKd: v.kd, studentTag: v.tag, ...(v.dkd ? { studentDkd: v.dkd } : {}), ...(v.dist ? { studentDist: v.dist } : {}) } : {}),
       }),
     })),
@@ -69,7 +72,7 @@ export async function runExperiment(
   for (const p of plans) for (const { plan } of p.plans) for (const s of plan.stages) if (!unique.has(s.key)) unique.set(s.key, s);
   checkAttentionPairs(cfg, [...unique.values()], data);
   // Queue workers always resume a stage's checkpoint: an interrupted stage is their normal case.
-  if (!executor) checkRunState(cfg, runDir, [...unique.values()]);
+  if (!executor) checkRunState(cfg, runDir, [...unique.values()], dataId);
   mkdirSync(runDir, { recursive: true }); // a folder that cannot be made fails now, not after the first stage
   const lock = lockRunFolder(runDir, progress);
   try {
@@ -94,11 +97,12 @@ export async function runExperiment(
     const started = Date.now();
     // Kept models are scored here first: queue workers then find them done, like any finished stage.
     if (executor) for (const s of unique.values()) if (s.kept) await runStage(cfg, s, data, progress, signal);
-    const remote = executor ? await executor([...unique.values()], progress, dataFingerprint(data)) : new Set<string>();
+    const remote = executor ? await executor([...unique.values()], progress, dataId) : new Set<string>();
     const write = () => {
       const summary: Summary = {
         name: cfg.name,
         dataset: cfg.dataset,
+        dataId,
         data: { train: describeDataset(data.train), val: data.val ? describeDataset(data.val) : null, test: describeDataset(data.test) },
         selection: data.val ? 'validation' : 'test',
         sharedTrainers: cfg.shareTrainers && cfg.seeds > 1,

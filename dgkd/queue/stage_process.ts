@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) process.on(sig, () => (signal.stop = true));
   await initGpu({ ...gpuOptionsFromEnv(), log: false });
   // This machine's copy of the data (the worker's --data-dir), checked to be the coordinator's to the last pixel;
-  // cfg keeps the coordinator's path, which names the run's data in stage keys, view banks and checkpoints.
+  // cfg keeps the coordinator's path, which names the run's data in view banks and checkpoints (stage keys hold its content).
   const data = loadData(job.dataDir ? { ...cfg, dataDir: job.dataDir } : cfg);
   if (job.dataId && dataFingerprint(data) !== job.dataId) {
     const where = job.dataDir ? `--data-dir ${job.dataDir}` : `${cfg.dataDir ?? `the built-in ${cfg.dataset} data`} (the coordinator's --data-dir)`;
