@@ -152,4 +152,21 @@ describe('running', () => {
     expect(earlier.stages.map((s) => s.key)).toEqual(byPath);
     expect(earlier.table).toEqual(first.table);
   });
+
+  it('view banks are named by the data’s content too: a run on a copy elsewhere trains from the banks already made', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'dgkd-pipe-bank-moved-'));
+    const [here, copy] = [writeTinyCifar(join(work, 'here')), writeTinyCifar(join(work, 'copy'))];
+    const c = { ...tinyConfig(join(work, 'out')), dataset: 'cifar10', dataDir: here, valSplit: 20, compare: false };
+    c.recipe = { ...c.recipe, augment: true, viewBank: 2 };
+    await runExperiment(c);
+    const bank = join(c.out, '_bank');
+    const files = readdirSync(bank).sort();
+    expect(files.length).toBe(2);
+    const inodes = files.map((f) => statSync(join(bank, f)).ino);
+    // A second student seed on the copy: it needs both teachers' banks, and reads them.
+    const second = await runExperiment({ ...c, dataDir: copy, name: 'copy', seeds: 2 });
+    expect(second.stages.filter((s) => !s.reused).map((s) => s.name)).toEqual(['student-plain2-dgkd-seed1']);
+    expect(readdirSync(bank).sort()).toEqual(files);
+    files.forEach((f, i) => expect(statSync(join(bank, f)).ino).toBe(inodes[i]));
+  });
 });

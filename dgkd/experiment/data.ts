@@ -71,6 +71,8 @@ export function modelShape(data: Data, seed: number) {
  * another copy under another path, --data-dir) never trains on data that differs from the run's.
  */
 export function dataFingerprint(data: Data): string {
+  const known = fingerprints.get(data);
+  if (known) return known;
   const h = createHash('sha256');
   for (const ds of [data.train, data.val, data.test]) {
     h.update(ds ? `${ds.size}x${ds.height}x${ds.width}x${ds.channels}/${ds.numClasses};` : 'none;');
@@ -78,5 +80,10 @@ export function dataFingerprint(data: Data): string {
     h.update(ds.images);
     h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
   }
-  return h.digest('hex').slice(0, 16);
+  const id = h.digest('hex').slice(0, 16);
+  fingerprints.set(data, id);
+  return id;
 }
+
+/** Each loaded Data's fingerprint, computed once (hashing CIFAR's splits takes a fraction of a second). */
+const fingerprints = new WeakMap<Data, string>();

@@ -14,7 +14,7 @@ import { Progress } from '../fit/progress.ts';
 import { readDoneMarker, stageDir, stageLockPath } from './folders.ts';
 import { describeHolder, tryLock, type Lock } from '../locks.ts';
 import type { ExperimentConfig } from '../settings/config.ts';
-import { type Data, dataSettings, modelShape } from './data.ts';
+import { type Data, dataFingerprint, dataSettings, modelShape } from './data.ts';
 import { keptFile } from './kept_models.ts';
 import { viewBankLogits } from './view_bank.ts';
 import { makeObjective } from './objectives.ts';
@@ -155,9 +155,12 @@ async function lockStage(cfg: ExperimentConfig, stage: Stage, progress: Progress
   }
 }
 
-/** Where a teacher's view-bank logits are kept: <store>/_bank/, named by the teacher's stage and the run's data and bank. */
+/**
+ * Where a teacher's view-bank logits are kept: <store>/_bank/, named by the teacher's stage and the run's data (its
+ * content, like stage keys: the same file serves every machine, wherever it keeps the data) and bank.
+ */
 function bankPath(cfg: ExperimentConfig, from: Stage, data: Data, views: number): string {
-  const identity = createHash('sha256').update(JSON.stringify({ data: dataSettings(cfg), train: data.train.size, views, bank: BANK_VERSION })).digest('hex');
+  const identity = createHash('sha256').update(JSON.stringify({ data: dataFingerprint(data), train: data.train.size, views, bank: BANK_VERSION })).digest('hex');
   return join(cfg.store ?? cfg.out, '_bank', `${from.key}-${identity.slice(0, 12)}.f32`);
 }
 
