@@ -49,19 +49,41 @@ export interface PairedT {
   t: number;
   /** Two-sided p-value; NaN with fewer than two pairs or no spread. */
   p: number;
+  /** The 95% confidence interval of the mean difference (NaN bounds with fewer than two pairs). */
+  ci95: [number, number];
+}
+
+/** The two-sided p-value of Student's t with df degrees of freedom. */
+function tTwoSidedP(t: number, df: number): number {
+  return incompleteBeta(df / (df + t * t), df / 2, 0.5);
+}
+
+/** The t with two-sided p-value `p` (e.g. 0.05 → the 97.5% quantile), by bisection on the p-value, which falls as t grows. */
+export function tCritical(p: number, df: number): number {
+  let lo = 0;
+  let hi = 1;
+  while (tTwoSidedP(hi, df) > p) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (tTwoSidedP(mid, df) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 /** Student's paired t-test of the differences against 0. */
 export function pairedTTest(diffs: number[]): PairedT {
   const n = diffs.length;
   const mean = diffs.reduce((a, b) => a + b, 0) / Math.max(n, 1);
-  if (n < 2) return { n, mean, t: NaN, p: NaN };
+  if (n < 2) return { n, mean, t: NaN, p: NaN, ci95: [NaN, NaN] };
   const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1));
   // No spread (up to rounding: 0.1 three times has a std of 1e-17): the t statistic is infinite.
-  if (sd <= 1e-12 * Math.abs(mean) || sd === 0) return { n, mean, t: mean === 0 ? 0 : Math.sign(mean) * Infinity, p: mean === 0 ? 1 : 0 };
-  const t = mean / (sd / Math.sqrt(n));
+  if (sd <= 1e-12 * Math.abs(mean) || sd === 0) return { n, mean, t: mean === 0 ? 0 : Math.sign(mean) * Infinity, p: mean === 0 ? 1 : 0, ci95: [mean, mean] };
+  const se = sd / Math.sqrt(n);
+  const t = mean / se;
   const df = n - 1;
-  return { n, mean, t, p: incompleteBeta(df / (df + t * t), df / 2, 0.5) };
+  const half = tCritical(0.05, df) * se;
+  return { n, mean, t, p: tTwoSidedP(t, df), ci95: [mean - half, mean + half] };
 }
 
 export interface SignTest {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative as relativePath } from 'node:path';
 import { checkRunState } from '../dgkd/experiment/folders.ts';
 import { cifar10CpuConfig } from '../dgkd/settings/config.ts';
 
@@ -53,8 +53,11 @@ describe('--resume with the data elsewhere, a run made before (stages keyed by t
     const rel = runWith('data/cifar');
     expect(() => checkRunState({ ...cifar10CpuConfig(), dataDir: '/srv/new/cifar', out: rel.out, resume: true }, rel.runDir, [], ID)).toThrow(/Resume with the same settings/);
   });
-  it('the same settings resume', () => {
+  it('the same settings resume, the data folder named by an absolute or a relative path alike', () => {
     const { out, runDir } = runWith('/mnt/old/cifar');
     expect(() => checkRunState({ ...cifar10CpuConfig(), dataDir: '/mnt/old/cifar', out, resume: true }, runDir, [], ID)).not.toThrow();
+    const relative = relativePath(process.cwd(), '/mnt/old/cifar'); // e.g. ../../mnt/old/cifar
+    expect(() => checkRunState({ ...cifar10CpuConfig(), dataDir: relative, out, resume: true }, runDir, [], ID)).not.toThrow();
+    expect(() => checkRunState({ ...cifar10CpuConfig(), dataDir: '/mnt/old/cifar/', out, resume: true }, runDir, [], ID)).not.toThrow();
   });
 });

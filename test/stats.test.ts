@@ -1,6 +1,6 @@
 // The paired tests of the report (dgkd/stats.ts) against textbook values and a numerical integration.
 import { expect, it } from 'vitest';
-import { incompleteBeta, pairedTTest, signTest } from '../dgkd/stats.ts';
+import { incompleteBeta, pairedTTest, signTest, tCritical } from '../dgkd/stats.ts';
 import { formatComparisons, pairedComparisons, type SeedResult } from '../dgkd/experiment/report.ts';
 
 /** Two-sided p of Student's t by integrating its density (Simpson, on a substitution that makes the tail finite). */
@@ -39,6 +39,19 @@ it('pairedTTest gives the textbook t and p', () => {
   expect(pairedTTest([0.1, 0.1, 0.1]).p).toBe(0);
 });
 
+it('tCritical and the confidence interval match the t tables', () => {
+  // scipy.stats.t.ppf(0.975, df) for df = 1, 4, 10, 30
+  expect(tCritical(0.05, 1)).toBeCloseTo(12.706204736, 6);
+  expect(tCritical(0.05, 4)).toBeCloseTo(2.776445105, 8);
+  expect(tCritical(0.05, 10)).toBeCloseTo(2.228138852, 8);
+  expect(tCritical(0.05, 30)).toBeCloseTo(2.042272456, 8);
+  const [low, high] = pairedTTest([1, 2, 3, 4, 5]).ci95; // 3 ± 2.7764 · √2.5 / √5
+  expect(low).toBeCloseTo(3 - 2.776445105 * Math.sqrt(0.5), 8);
+  expect(high).toBeCloseTo(3 + 2.776445105 * Math.sqrt(0.5), 8);
+  expect(pairedTTest([0.2]).ci95.every(Number.isNaN)).toBe(true);
+  for (const bound of pairedTTest([0.1, 0.1, 0.1]).ci95) expect(bound).toBeCloseTo(0.1, 12); // no spread: the mean itself
+});
+
 it('signTest is the exact two-sided binomial', () => {
   expect(signTest([1, 2, 3, 4, 5])).toEqual({ wins: 5, losses: 0, ties: 0, p: 0.0625 });
   expect(signTest([1, -1, 2, 0])).toMatchObject({ wins: 2, losses: 1, ties: 1, p: 1 });
@@ -65,5 +78,5 @@ it('the report pairs each method with NOKD and KD by seed, and the papers’ ste
   const steps = pairedComparisons(rows).filter((c) => c.measure === 'best' && c.baseline !== 'NOKD' && c.baseline !== 'KD');
   expect(steps.map((c) => `${c.method}/${c.baseline}`)).toEqual(['DGKD/TAKD', 'DGKD (stochastic, p = 0.75)/TAKD', 'DGKD (stochastic, p = 0.75)/DGKD']);
   expect(steps[0].deltas.map((d) => Math.round(d * 1e4) / 1e4)).toEqual([0.02, 0.02]);
-  expect(formatComparisons(cs).split('\n')[2]).toMatch(/^\| KD \| NOKD \| best \| 3 \| \+2\.67 ± 0\.58 \| \+3\.00, \+2\.00, \+3\.00 \| 0\.0\d\d \| 3–0 \| 0\.250 \|$/);
+  expect(formatComparisons(cs).split('\n')[2]).toMatch(/^\| KD \| NOKD \| best \| 3 \| \+2\.67 ± 0\.58 \| \+1\.23 to \+4\.10 \| \+3\.00, \+2\.00, \+3\.00 \| 0\.0\d\d \| 3–0 \| 0\.250 \|$/);
 });

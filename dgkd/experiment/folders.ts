@@ -79,12 +79,22 @@ const ABSENT_MEANS: Record<string, string> = {
   'rkd.angle': '50',
 };
 
+/** Whether two data folders (as flattened JSON strings) name the same place: `../data` and `/work/data` do, from /work/main. */
+function sameFolder(a: string | undefined, b: string | undefined): boolean {
+  const path = (v: string | undefined) => (v === undefined ? null : JSON.parse(v));
+  const [x, y] = [path(a), path(b)];
+  return typeof x === 'string' && typeof y === 'string' && resolve(x) === resolve(y);
+}
+
 /** Settings that differ between two configs (what --resume may not change). */
 export function settingsDiff(before: unknown, now: ExperimentConfig): string[] {
   const ignore = new Set(['resume', 'quiet']);
   const a = flatten(before);
   const b = flatten(now);
-  const same = (k: string) => a[k] === b[k] || (ABSENT_MEANS[k] !== undefined && (a[k] ?? ABSENT_MEANS[k]) === (b[k] ?? ABSENT_MEANS[k]));
+  const same = (k: string) =>
+    a[k] === b[k] ||
+    (ABSENT_MEANS[k] !== undefined && (a[k] ?? ABSENT_MEANS[k]) === (b[k] ?? ABSENT_MEANS[k])) ||
+    (k === 'dataDir' && sameFolder(a[k], b[k]));
   return [...new Set([...Object.keys(a), ...Object.keys(b)])]
     .filter((k) => !ignore.has(k) && !same(k))
     .map((k) => `${k}: was ${a[k] ?? '(absent)'}, now ${b[k] ?? '(absent)'}`);

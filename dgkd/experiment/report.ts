@@ -95,9 +95,10 @@ export interface Comparison {
   /** The per-seed differences (method − baseline, accuracy units), their mean and sample std. */
   deltas: number[];
   delta: Stat;
-  /** Paired t-test and exact sign test, two-sided. */
+  /** Paired t-test and exact sign test, two-sided; ci95: the t interval of the mean difference (absent in runs made before it). */
   t: number;
   pT: number;
+  ci95?: [number, number];
   wins: number;
   losses: number;
   pSign: number;
@@ -129,22 +130,24 @@ export function pairedComparisons(perSeed: SeedResult[]): Comparison[] {
         const deltas = pairs.map((p) => p[measure] - base.get(p.seed)![measure]);
         const t = pairedTTest(deltas);
         const s = signTest(deltas);
-        out.push({ method, baseline, measure, seeds: pairs.length, deltas, delta: meanStd(deltas), t: t.t, pT: t.p, wins: s.wins, losses: s.losses, pSign: s.p });
+        out.push({ method, baseline, measure, seeds: pairs.length, deltas, delta: meanStd(deltas), t: t.t, pT: t.p, ci95: t.ci95, wins: s.wins, losses: s.losses, pSign: s.p });
       }
     }
   }
   return out;
 }
 
+const interval = (ci: [number, number] | undefined) =>
+  !ci || ci.some(Number.isNaN) ? '–' : `${signed(ci[0])} to ${signed(ci[1])}`;
 const pValue = (p: number) => (Number.isNaN(p) ? '–' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
 /** The paired tests as a markdown table. */
 export function formatComparisons(cs: Comparison[]): string {
   const lines = [
-    '| Method | against | measure | seeds | Δ (points) | per seed | t-test p | wins–losses | sign-test p |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| Method | against | measure | seeds | Δ (points) | 95% CI of Δ | per seed | t-test p | wins–losses | sign-test p |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...cs.map((c) =>
-      `| ${c.method} | ${c.baseline} | ${c.measure} | ${c.seeds} | ${signed(c.delta.mean)} ± ${pct(c.delta.std)} | ` +
+      `| ${c.method} | ${c.baseline} | ${c.measure} | ${c.seeds} | ${signed(c.delta.mean)} ± ${pct(c.delta.std)} | ${interval(c.ci95)} | ` +
       `${c.deltas.map((d) => signed(d)).join(', ')} | ${pValue(c.pT)} | ${c.wins}–${c.losses} | ${pValue(c.pSign)} |`),
   ];
   return lines.join('\n');
@@ -237,7 +240,8 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
     ...(summary.comparisons?.length
       ? ['## Paired tests', '', 'Each method against NOKD and KD on the same seeds (same data order and initialisation), and the papers\' ' +
           'steps: DGKD and its variants against TAKD, the variants against DGKD. The per-seed ' +
-          'differences, a two-sided paired t-test and a two-sided exact sign test (with n seeds the sign test cannot go below 2/2ⁿ).', '',
+          'differences, the t interval that holds their mean with 95% confidence, a two-sided paired t-test and a two-sided exact sign ' +
+          'test (with n seeds the sign test cannot go below 2/2ⁿ).', '',
         formatComparisons(summary.comparisons), '']
       : []),
     '![test accuracy and training loss per epoch](curves.svg)',

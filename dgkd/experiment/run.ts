@@ -3,7 +3,7 @@
 // report.md and curves.svg after every stage, so a long run always has its partial table.
 
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runtime } from '../../engine/index.ts';
 import { createModel } from '../models/index.ts';
 import type { Dataset } from '../data/index.ts';
@@ -111,7 +111,8 @@ export async function runExperiment(
         trainingSeconds: stagesOut.reduce((a, st) => a + st.seconds, 0),
         peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
         complete: false,
-        config: cfg,
+        // The data folder as an absolute path: where the data were, whichever folder the run started in.
+        config: cfg.dataDir ? { ...cfg, dataDir: resolve(cfg.dataDir) } : cfg,
         stages: stagesOut,
         table: buildTable(perSeed),
         comparisons: pairedComparisons(perSeed),
