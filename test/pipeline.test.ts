@@ -111,7 +111,10 @@ describe('running', () => {
     expect(second.stages.map((s) => s.seconds)).toEqual(first.stages.map((s) => s.seconds));
     expect(second.trainingSeconds).toBeCloseTo(first.trainingSeconds!, 6);
     expect(first.trainingSeconds).toBeGreaterThan(0);
-    expect(readFileSync(join(out, 'tiny2', 'report.md'), 'utf8')).toMatch(/training time summed over stages, reused ones included: \d+ s/);
+    expect(readFileSync(join(out, 'tiny2', 'report.md'), 'utf8')).toMatch(
+      /Wall time: \d+ s \(this invocation: every stage reused\)\. Training time summed over the stages, reused ones included: \d+ s\./,
+    );
+    expect(readFileSync(join(out, 'tiny', 'report.md'), 'utf8')).toMatch(/Wall time: \d+ s\. Training time summed/);
   });
 
   it('with a view bank, each frozen teacher’s logits are computed once and kept in the store for later runs', async () => {

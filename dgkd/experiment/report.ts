@@ -216,6 +216,13 @@ export function tableNotes(s: Summary): string {
   ].join('\n');
 }
 
+/** What the wall time covers when stages were reused: only this invocation's work, not the results' cost. */
+function wallTimeScope(s: Summary): string {
+  const reused = s.stages.filter((st) => st.reused).length;
+  if (reused === 0) return '';
+  return reused === s.stages.length ? ' (this invocation: every stage reused)' : ` (this invocation: ${reused} of ${s.stages.length} stages reused)`;
+}
+
 export function writeReports(dir: string, summary: Summary, curves: Curve[]): void {
   writeFileAtomic(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const stageLines = summary.stages.map(
@@ -226,8 +233,8 @@ export function writeReports(dir: string, summary: Summary, curves: Curve[]): vo
     `# ${summary.name}`,
     '',
     `Dataset: ${summary.dataset} (train ${summary.data.train.size}, ${summary.data.val ? `validation ${summary.data.val.size}, ` : ''}test ${summary.data.test.size}). ` +
-      `Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s` +
-      (summary.trainingSeconds !== undefined ? ` (training time summed over stages, reused ones included: ${summary.trainingSeconds.toFixed(0)} s)` : '') +
+      `Adapter: ${summary.adapter}. Wall time: ${summary.seconds.toFixed(0)} s${wallTimeScope(summary)}` +
+      (summary.trainingSeconds !== undefined ? `. Training time summed over the stages, reused ones included: ${summary.trainingSeconds.toFixed(0)} s` : '') +
       `. Peak resident memory: ${summary.peakRssMB} MiB.` +
       (summary.complete ? '' : ' **Run in progress: the table holds the rows finished so far.**'),
     '',
