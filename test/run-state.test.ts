@@ -37,6 +37,15 @@ describe('--resume with the data elsewhere, a run keyed by the data’s content'
   });
 });
 
+describe('--resume from the run folder by another path', () => {
+  it('--out and --store name where the run is kept, not what it holds: another path to it resumes', () => {
+    const { out, runDir } = runWith('/mnt/old/cifar', ID);
+    const elsewhere = { ...cifar10CpuConfig(), dataDir: '/mnt/old/cifar', resume: true };
+    expect(() => checkRunState({ ...elsewhere, out: relativePath(process.cwd(), out) }, runDir, [], ID)).not.toThrow();
+    expect(() => checkRunState({ ...elsewhere, out: '/copied/results', store: '/copied/store' }, runDir, [], ID)).not.toThrow();
+  });
+});
+
 describe('--resume with the data elsewhere, a run made before (stages keyed by the folder’s path)', () => {
   it('only the data folder differs: refused, naming the old path and the link that restores it', () => {
     const { out, runDir } = runWith('/mnt/old/cifar');

@@ -88,7 +88,9 @@ function sameFolder(a: string | undefined, b: string | undefined): boolean {
 
 /** Settings that differ between two configs (what --resume may not change). */
 export function settingsDiff(before: unknown, now: ExperimentConfig): string[] {
-  const ignore = new Set(['resume', 'quiet']);
+  // Where the run and its stages are kept decides nothing they hold: a run folder found by another path (another
+  // working folder, or copied elsewhere with its store) resumes.
+  const ignore = new Set(['resume', 'quiet', 'out', 'store']);
   const a = flatten(before);
   const b = flatten(now);
   const same = (k: string) =>
