@@ -95,9 +95,10 @@ export interface Comparison {
   /** The per-seed differences (method − baseline, accuracy units), their mean and sample std. */
   deltas: number[];
   delta: Stat;
-  /** Paired t-test and exact sign test, two-sided; ci95: the t interval of the mean difference (absent in runs made before it). */
+  /** Paired t-test and exact sign test, two-sided. */
   t: number;
   pT: number;
+  /** The t interval that holds the mean difference with 95% confidence (absent in runs made before it). */
   ci95?: [number, number];
   wins: number;
   losses: number;
